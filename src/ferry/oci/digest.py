@@ -23,13 +23,17 @@ class Digest:
     def parse(cls, text: str) -> Digest:
         match = _DIGEST.match(text)
         if not match:
-            raise InvalidInput(f"invalid digest {text!r}", hint="expected algorithm:hex, e.g. sha256:<64 hex>")
+            raise InvalidInput(
+                f"invalid digest {text!r}", hint="expected algorithm:hex, e.g. sha256:<64 hex>"
+            )
         algorithm, hex_part = match.group("algorithm"), match.group("hex")
         expected = _HEX_LENGTH.get(algorithm)
         if expected is None:
             raise InvalidInput(f"unsupported digest algorithm in {text!r}", hint="use sha256 or sha512")
         if len(hex_part) != expected or not re.fullmatch(r"[0-9a-f]+", hex_part):
-            raise InvalidInput(f"invalid {algorithm} digest {text!r}", hint=f"expected {expected} lowercase hex")
+            raise InvalidInput(
+                f"invalid {algorithm} digest {text!r}", hint=f"expected {expected} lowercase hex"
+            )
         return cls(algorithm, hex_part)
 
     @classmethod
@@ -75,7 +79,8 @@ class DigestVerifier:
     def verify(self) -> None:
         if self.expected_size is not None and self.size != self.expected_size:
             raise IntegrityError(
-                f"blob {self.expected.short} has {self.size} bytes but its descriptor says {self.expected_size}"
+                f"blob {self.expected.short} has {self.size} bytes "
+                f"but its descriptor says {self.expected_size}"
             )
         actual = self._hash.hexdigest()
         if actual != self.expected.hex:

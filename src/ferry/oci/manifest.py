@@ -108,7 +108,9 @@ class Manifest:
                 raise InvalidInput(f"{where}: image manifest without a config descriptor")
             _ = self.layers
         else:
-            raise Unsupported(f"{where} has media type {self.media_type!r}, which is not a manifest ferry copies")
+            raise Unsupported(
+                f"{where} has media type {self.media_type!r}, which is not a manifest ferry copies"
+            )
 
 
 def _load(raw: bytes, where: str) -> dict[str, Any]:

@@ -35,7 +35,8 @@ def validate_repository(name: str) -> str:
 def validate_tag(tag: str) -> str:
     if not TAG_PATTERN.match(tag):
         raise InvalidInput(
-            f"invalid tag {tag!r}", hint="tags are up to 128 of A-Z a-z 0-9 _ . - and do not start with . or -"
+            f"invalid tag {tag!r}",
+            hint="tags are up to 128 of A-Z a-z 0-9 _ . - and do not start with . or -",
         )
     return tag
 

@@ -1,0 +1,71 @@
+"""How to reach one registry: credentials, TLS, plain HTTP, concurrency and retries."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ferry.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A user name and password (or token used as a password). Never printed."""
+
+    username: str
+    password: str = field(repr=False)
+
+    @classmethod
+    def parse(cls, text: str) -> Credentials:
+        username, separator, password = text.partition(":")
+        if not separator or not username:
+            raise InvalidInput(
+                "credentials must be written USER:PASSWORD", hint="e.g. --src-creds admin:secret"
+            )
+        return cls(username, password)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Per-request retries with jittered exponential backoff."""
+
+    attempts: int = 5
+    base_delay: float = 0.25
+    max_delay: float = 20.0
+    max_retry_after: float = 120.0
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Idle timeouts: a healthy transfer that keeps moving bytes is never cut off."""
+
+    connect: float = 20.0
+    idle: float = 120.0
+
+
+@dataclass(frozen=True)
+class RegistryOptions:
+    credentials: Credentials | None = None
+    insecure: bool = False
+    ca_file: Path | None = None
+    plain_http: bool | None = None
+    max_connections: int = 32
+    retry: RetryPolicy = RetryPolicy()
+    timeouts: Timeouts = Timeouts()
+    user_agent: str = "ferry/0.1"
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses, with or without a port."""
+    name = host
+    if name.startswith("["):
+        name = name[1 : name.find("]")]
+    elif name.count(":") == 1:
+        name = name.split(":", 1)[0]
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False

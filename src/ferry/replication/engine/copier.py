@@ -1,0 +1,224 @@
+"""``CopyEngine``: copies images digest first, children before indexes, blobs before manifests,
+the tag last, with one bounded pool of transfers across every image of a run."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from ferry.distribution.client import RegistryClient
+from ferry.errors import FerryError
+from ferry.oci.descriptor import Descriptor
+from ferry.oci.digest import Digest
+from ferry.oci.manifest import Manifest
+from ferry.oci.reference import ImageReference
+from ferry.replication.engine.blobs import BlobMover, BlobRoute, ChunkPolicy
+from ferry.replication.engine.progress import (
+    ImageDone,
+    ImageOutcome,
+    ImagePlanned,
+    LogLine,
+    ProgressSink,
+    ignore_progress,
+)
+from ferry.replication.engine.tasks import run_all
+from ferry.replication.engine.throttle import BandwidthLimiter, PrioritySlots
+
+ClientFor = Callable[[str], RegistryClient]
+
+
+@dataclass(frozen=True)
+class CopyItem:
+    source: ImageReference
+    destination: ImageReference
+
+
+@dataclass(frozen=True)
+class CopyResult:
+    item: CopyItem
+    outcome: ImageOutcome
+    digest: Digest | None = None
+    message: str = ""
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class CopyOptions:
+    """``concurrency`` bounds blob transfers across the whole run; ``image_concurrency`` bounds
+    images being examined at once (metadata requests never wait behind big layers)."""
+
+    concurrency: int = 8
+    image_concurrency: int = 32
+    override: bool = True
+    limit_rate: int | None = None
+    chunks: ChunkPolicy = field(default_factory=ChunkPolicy)
+    blob_attempts: int = 3
+
+
+class CopyEngine:
+    def __init__(
+        self, client_for: ClientFor, options: CopyOptions, *, emit: ProgressSink = ignore_progress
+    ) -> None:
+        self._client_for = client_for
+        self._options = options
+        self._emit = emit
+        self._blobs = BlobMover(
+            slots=PrioritySlots(options.concurrency),
+            limiter=BandwidthLimiter(options.limit_rate),
+            chunks=options.chunks,
+            attempts=options.blob_attempts,
+            emit=emit,
+        )
+        self._manifests: dict[tuple[str, str, Digest], asyncio.Future[Manifest]] = {}
+        self._children = asyncio.Semaphore(max(4, options.concurrency))
+
+    async def copy(self, items: Sequence[CopyItem]) -> list[CopyResult]:
+        """Copy every item; one failing image never stops or corrupts the others."""
+        for item in items:
+            self._emit(ImagePlanned(str(item.source), str(item.destination)))
+        results: list[CopyResult | None] = [None] * len(items)
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        for index in range(len(items)):
+            queue.put_nowait(index)
+
+        async def worker() -> None:
+            while not queue.empty():
+                index = queue.get_nowait()
+                results[index] = await self.copy_one(items[index])
+
+        workers = min(self._options.image_concurrency, len(items)) or 1
+        async with asyncio.TaskGroup() as group:
+            for _ in range(workers):
+                group.create_task(worker())
+        return [result for result in results if result is not None]
+
+    async def copy_one(self, item: CopyItem) -> CopyResult:
+        started = time.monotonic()
+        try:
+            outcome, digest, message = await self._copy_image(item)
+        except FerryError as exc:
+            outcome, digest, message = ImageOutcome.FAILED, None, str(exc)
+            self._log(item, f"failed: {message}")
+        except Exception as exc:  # the per-image edge: a bug in one image must not stop the others
+            outcome, digest, message = (
+                ImageOutcome.FAILED,
+                None,
+                f"internal error: {type(exc).__name__}: {exc}",
+            )
+            self._log(item, f"failed: {message}")
+        result = CopyResult(item, outcome, digest, message, time.monotonic() - started)
+        self._emit(ImageDone(str(item.source), str(item.destination), outcome, message))
+        return result
+
+    async def _copy_image(self, item: CopyItem) -> tuple[ImageOutcome, Digest, str]:
+        source = self._client_for(item.source.registry)
+        destination = self._client_for(item.destination.registry)
+        src, dst = item.source, item.destination
+        digest = await self._source_digest(source, src)
+        current = await destination.head_manifest(dst.repository, dst.reference)
+        if current is not None and current.digest == digest:
+            self._log(item, f"up to date: destination already has {digest}")
+            return ImageOutcome.UP_TO_DATE, digest, "already up to date"
+        if current is not None and not self._options.override and dst.digest is None:
+            message = (
+                f"destination tag exists with a different digest ({current.digest.short}, source "
+                f"{digest.short}) and override is off; enable override to replace it"
+            )
+            self._log(item, f"skipped: {message}")
+            return ImageOutcome.SKIPPED_EXISTS, digest, message
+        manifest = await self._ensure_manifest(item, digest)
+        if dst.tag is not None:
+            await destination.put_manifest(dst.repository, dst.tag, manifest)
+            self._log(item, f"tagged {dst.repository}:{dst.tag} → {digest}")
+        return ImageOutcome.COPIED, digest, f"copied {digest}"
+
+    async def _source_digest(self, source: RegistryClient, ref: ImageReference) -> Digest:
+        if ref.digest is not None:
+            return ref.digest
+        info = await source.head_manifest(ref.repository, ref.reference)
+        if info is not None:
+            return info.digest
+        manifest = await source.get_manifest(ref.repository, ref.reference)  # raises NotFound when absent
+        return manifest.digest
+
+    async def _ensure_manifest(self, item: CopyItem, digest: Digest) -> Manifest:
+        """Copy the manifest ``digest`` (and everything it needs) into the destination repository once;
+        further tags of the same digest reuse the result."""
+        key = (item.destination.registry, item.destination.repository, digest)
+        pending = self._manifests.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Manifest] = asyncio.get_running_loop().create_future()
+        self._manifests[key] = future
+        try:
+            source = self._client_for(item.source.registry)
+            manifest = await source.get_manifest(item.source.repository, str(digest))
+            await self._push_content(item, manifest)
+            if item.destination.tag is None:
+                await self._put_by_digest(item, manifest)
+        except BaseException as exc:
+            self._abandon(key, future, exc)
+            raise
+        future.set_result(manifest)
+        return manifest
+
+    async def _push_content(self, item: CopyItem, manifest: Manifest) -> None:
+        """Everything ``manifest`` references, present in the destination before it is pushed."""
+        if manifest.is_index:
+            await run_all(self._copy_child(item, child) for child in manifest.children)
+            return
+        route = BlobRoute(
+            source=self._client_for(item.source.registry),
+            source_repository=item.source.repository,
+            destination=self._client_for(item.destination.registry),
+            destination_repository=item.destination.repository,
+        )
+        log = self._logger(item)
+        await run_all(self._blobs.ensure(route, blob, log) for blob in manifest.blobs)
+
+    async def _copy_child(self, item: CopyItem, child: Descriptor) -> None:
+        destination = self._client_for(item.destination.registry)
+        label = f"{child.digest.short} ({child.platform})" if child.platform else child.digest.short
+        async with self._children:
+            present = await destination.head_manifest(item.destination.repository, str(child.digest))
+        if present is not None:
+            self._log(item, f"child manifest {label} already present")
+            return
+        key = (item.destination.registry, item.destination.repository, child.digest)
+        pending = self._manifests.get(key)
+        if pending is not None:
+            await asyncio.shield(pending)
+            return
+        future: asyncio.Future[Manifest] = asyncio.get_running_loop().create_future()
+        self._manifests[key] = future
+        try:
+            source = self._client_for(item.source.registry)
+            async with self._children:
+                manifest = await source.get_manifest(item.source.repository, str(child.digest))
+            await self._push_content(item, manifest)
+            await self._put_by_digest(item, manifest)
+        except BaseException as exc:
+            self._abandon(key, future, exc)
+            raise
+        self._log(item, f"child manifest {label} copied")
+        future.set_result(manifest)
+
+    async def _put_by_digest(self, item: CopyItem, manifest: Manifest) -> None:
+        destination = self._client_for(item.destination.registry)
+        await destination.put_manifest(item.destination.repository, str(manifest.digest), manifest)
+
+    def _abandon(
+        self, key: tuple[str, str, Digest], future: asyncio.Future[Manifest], exc: BaseException
+    ) -> None:
+        """Fail the waiters of a manifest copy; a later image may try again."""
+        del self._manifests[key]
+        future.set_exception(exc if isinstance(exc, Exception) else FerryError("copy cancelled"))
+        future.exception()  # mark retrieved: waiters are optional
+
+    def _logger(self, item: CopyItem) -> Callable[[str], None]:
+        return lambda text: self._log(item, text)
+
+    def _log(self, item: CopyItem, text: str) -> None:
+        self._emit(LogLine(str(item.destination), text))

@@ -1,0 +1,91 @@
+"""Bandwidth limiting and largest-first transfer slots, shared by every transfer of a run."""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import time
+from types import TracebackType
+
+
+class BandwidthLimiter:
+    """A token bucket in bytes per second; ``None`` means unlimited.
+
+    Tokens refill continuously; a burst of at most a quarter second's worth is allowed so the
+    average rate holds over any window longer than that.
+    """
+
+    def __init__(self, bytes_per_second: int | None) -> None:
+        self.rate = bytes_per_second if bytes_per_second and bytes_per_second > 0 else None
+        self._burst = (self.rate or 0) / 4
+        self._tokens = self._burst
+        self._updated = time.monotonic()
+        self._lock = asyncio.Lock()
+
+    async def consume(self, amount: int) -> None:
+        if self.rate is None or amount <= 0:
+            return
+        async with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self._burst, self._tokens + (now - self._updated) * self.rate)
+            self._updated = now
+            self._tokens -= amount
+            if self._tokens < 0:
+                await asyncio.sleep(-self._tokens / self.rate)
+
+
+class PrioritySlots:
+    """A semaphore whose waiters are served highest priority first (largest blob first).
+
+    Big layers start early so they do not become the long tail of a run; small ones fill the
+    gaps. Ties keep arrival order.
+    """
+
+    def __init__(self, slots: int) -> None:
+        if slots < 1:
+            raise ValueError("slots must be at least 1")
+        self._free = slots
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
+    def slot(self, priority: int) -> _Slot:
+        return _Slot(self, priority)
+
+    async def acquire(self, priority: int) -> None:
+        if self._free > 0 and not self._waiters:
+            self._free -= 1
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (-priority, next(self._order), future))
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.release()
+            else:
+                self._waiters = [entry for entry in self._waiters if entry[2] is not future]
+                heapq.heapify(self._waiters)
+            raise
+
+    def release(self) -> None:
+        while self._waiters:
+            _, _, future = heapq.heappop(self._waiters)
+            if not future.done():
+                future.set_result(None)
+                return
+        self._free += 1
+
+
+class _Slot:
+    def __init__(self, slots: PrioritySlots, priority: int) -> None:
+        self._slots = slots
+        self._priority = priority
+
+    async def __aenter__(self) -> None:
+        await self._slots.acquire(self._priority)
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._slots.release()
