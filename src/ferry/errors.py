@@ -94,17 +94,16 @@ class RegistryError(FerryError):
         return tuple(detail.code for detail in self.details)
 
     def __str__(self) -> str:
-        parts = [self.message]
+        text = self.message
         where = describe_context(self.context)
         if where:
-            parts.append(f"[{where}]")
-        if self.status is not None:
-            parts.append(f"HTTP {self.status}")
-        if self.details:
-            parts.append("; ".join(_format_detail(detail) for detail in self.details))
-        text = " ".join(parts[:2]) + "".join(f": {part}" for part in parts[2:])
+            text += f" ({where})"
+        facts = [f"HTTP {self.status}"] if self.status is not None else []
+        facts.extend(_format_detail(detail) for detail in self.details)
+        if facts:
+            text += ": " + ", ".join(facts)
         if self.hint:
-            text += f" ({self.hint})"
+            text += f"; {self.hint}"
         return text
 
 

@@ -148,8 +148,9 @@ class RegistryClient(UploadsMixin):
         if response.status_code != 200:
             raise self.session.fail(response, context, "manifest check failed")
         digest_header = response.headers.get("docker-content-digest")
-        if not digest_header:
-            return None  # some registries omit it on HEAD: the caller falls back to GET
+        if not digest_header:  # some registries omit it on HEAD: hash the body instead
+            manifest = await self.get_manifest(repository, reference)
+            return ManifestInfo(manifest.digest, manifest.media_type, len(manifest.raw))
         return ManifestInfo(
             digest=Digest.parse(digest_header),
             media_type=response.headers.get("content-type", "").split(";")[0].strip(),

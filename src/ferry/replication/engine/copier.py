@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ferry.distribution.client import RegistryClient
-from ferry.errors import FerryError
+from ferry.errors import FerryError, NotFound, RequestContext
 from ferry.oci.descriptor import Descriptor
 from ferry.oci.digest import Digest
 from ferry.oci.manifest import Manifest
@@ -23,7 +23,7 @@ from ferry.replication.engine.progress import (
     ProgressSink,
     ignore_progress,
 )
-from ferry.replication.engine.tasks import run_all
+from ferry.replication.engine.tasks import bounded_map, run_all
 from ferry.replication.engine.throttle import BandwidthLimiter, PrioritySlots
 
 ClientFor = Callable[[str], RegistryClient]
@@ -55,6 +55,7 @@ class CopyOptions:
     limit_rate: int | None = None
     chunks: ChunkPolicy = field(default_factory=ChunkPolicy)
     blob_attempts: int = 3
+    dry_run: bool = False
 
 
 class CopyEngine:
@@ -78,21 +79,7 @@ class CopyEngine:
         """Copy every item; one failing image never stops or corrupts the others."""
         for item in items:
             self._emit(ImagePlanned(str(item.source), str(item.destination)))
-        results: list[CopyResult | None] = [None] * len(items)
-        queue: asyncio.Queue[int] = asyncio.Queue()
-        for index in range(len(items)):
-            queue.put_nowait(index)
-
-        async def worker() -> None:
-            while not queue.empty():
-                index = queue.get_nowait()
-                results[index] = await self.copy_one(items[index])
-
-        workers = min(self._options.image_concurrency, len(items)) or 1
-        async with asyncio.TaskGroup() as group:
-            for _ in range(workers):
-                group.create_task(worker())
-        return [result for result in results if result is not None]
+        return await bounded_map(self.copy_one, items, limit=self._options.image_concurrency)
 
     async def copy_one(self, item: CopyItem) -> CopyResult:
         started = time.monotonic()
@@ -128,6 +115,9 @@ class CopyEngine:
             )
             self._log(item, f"skipped: {message}")
             return ImageOutcome.SKIPPED_EXISTS, digest, message
+        if self._options.dry_run:
+            verb = "replace" if current is not None else "copy"
+            return ImageOutcome.COPIED, digest, f"would {verb} ({digest.short})"
         manifest = await self._ensure_manifest(item, digest)
         if dst.tag is not None:
             await destination.put_manifest(dst.repository, dst.tag, manifest)
@@ -138,10 +128,15 @@ class CopyEngine:
         if ref.digest is not None:
             return ref.digest
         info = await source.head_manifest(ref.repository, ref.reference)
-        if info is not None:
-            return info.digest
-        manifest = await source.get_manifest(ref.repository, ref.reference)  # raises NotFound when absent
-        return manifest.digest
+        if info is None:
+            raise NotFound(
+                "source image not found",
+                context=RequestContext(ref.registry, ref.repository, ref.reference),
+                status=404,
+                hint="check the repository and tag, e.g. with: skopeo list-tags docker://"
+                f"{ref.registry}/{ref.repository}",
+            )
+        return info.digest
 
     async def _ensure_manifest(self, item: CopyItem, digest: Digest) -> Manifest:
         """Copy the manifest ``digest`` (and everything it needs) into the destination repository once;

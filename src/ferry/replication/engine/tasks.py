@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Iterable
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 async def run_all(coroutines: Iterable[Coroutine[Any, Any, Any]]) -> None:
@@ -24,3 +27,19 @@ def _first_leaf(error: BaseException) -> BaseException:
     while isinstance(error, BaseExceptionGroup):
         error = error.exceptions[0]
     return error
+
+
+async def bounded_map(function: Callable[[T], Awaitable[R]], items: Sequence[T], *, limit: int) -> list[R]:
+    """``[await function(item) for item in items]`` with at most ``limit`` running at once, in order."""
+    results: list[R | None] = [None] * len(items)
+    next_index = 0
+
+    async def worker() -> None:
+        nonlocal next_index
+        while next_index < len(items):
+            index = next_index
+            next_index += 1
+            results[index] = await function(items[index])
+
+    await run_all(worker() for _ in range(min(limit, len(items))))
+    return results  # type: ignore[return-value]  # every slot was filled
