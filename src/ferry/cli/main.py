@@ -269,7 +269,7 @@ def _execute(
     view = ProgressView(
         console,
         live=console.is_terminal and not json_output,
-        lines=not console.is_terminal and not json_output,
+        lines=not console.is_terminal and not json_output and not options.dry_run,
     )
 
     async def main() -> list[CopyResult]:
