@@ -111,7 +111,9 @@ class ProgressView:
                 progress.advance(self._images, 1)
             if self._lines:
                 label = OUTCOME_LABELS[event.outcome]
-                self.console.print(escape(f"{label}: {event.source} → {event.destination}"), highlight=False)
+                self.console.print(
+                    escape(f"{label}: {event.source} → {event.destination}"), highlight=False, soft_wrap=True
+                )
 
 
 def summary_table(results: list[CopyResult], totals: Totals, seconds: float, *, dry_run: bool) -> Table:
