@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from ferry.replication.engine import throttle
+from ferry.replication.engine.throttle import BandwidthLimiter, PrioritySlots
+
+
+class FakeClock:
+    """Virtual time: ``sleep`` advances the clock instead of waiting."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    fake = FakeClock()
+    monkeypatch.setattr(throttle.time, "monotonic", fake.monotonic)
+    monkeypatch.setattr(throttle.asyncio, "sleep", fake.sleep)
+    return fake
+
+
+async def test_limiter_holds_the_average_rate(clock: FakeClock) -> None:
+    limiter = BandwidthLimiter(1000)
+    for _ in range(40):
+        await limiter.consume(100)
+    # 4000 bytes at 1000 B/s, minus the initial quarter-second burst allowance
+    assert clock.now == pytest.approx(4.0 - 0.25)
+
+
+async def test_unlimited_limiter_never_sleeps(clock: FakeClock) -> None:
+    limiter = BandwidthLimiter(None)
+    await limiter.consume(10**9)
+    assert clock.slept == []
+
+
+async def test_limiter_refills_during_idle_time(clock: FakeClock) -> None:
+    limiter = BandwidthLimiter(1000)
+    await limiter.consume(250)
+    clock.now += 10  # idle: the bucket refills only up to its burst size
+    await limiter.consume(250)
+    assert clock.slept == []
+    await limiter.consume(500)
+    assert clock.slept == [pytest.approx(0.5)]
+
+
+async def test_slots_serve_the_largest_waiter_first() -> None:
+    slots = PrioritySlots(1)
+    order: list[int] = []
+    await slots.acquire(0)
+
+    async def wait(size: int) -> None:
+        async with slots.slot(size):
+            order.append(size)
+
+    tasks = [asyncio.create_task(wait(size)) for size in (10, 5000, 30, 5000, 700)]
+    await asyncio.sleep(0)
+    slots.release()
+    await asyncio.gather(*tasks)
+    assert order == [5000, 5000, 700, 30, 10]
+
+
+async def test_cancelled_waiter_gives_its_turn_to_the_next() -> None:
+    slots = PrioritySlots(1)
+    await slots.acquire(0)
+    big = asyncio.create_task(slots.acquire(100))
+    small = asyncio.create_task(slots.acquire(1))
+    await asyncio.sleep(0)
+    big.cancel()
+    await asyncio.sleep(0)
+    slots.release()
+    await asyncio.wait_for(small, timeout=5)
+    assert small.done() and not small.cancelled()
+
+
+async def test_slots_never_exceed_their_count() -> None:
+    slots = PrioritySlots(3)
+    running = 0
+    peak = 0
+
+    async def work(size: int) -> None:
+        nonlocal running, peak
+        async with slots.slot(size):
+            running += 1
+            peak = max(peak, running)
+            await asyncio.sleep(0)
+            running -= 1
+
+    await asyncio.gather(*(work(size) for size in range(50)))
+    assert peak == 3
