@@ -163,14 +163,9 @@ def _parse_sequence(pattern: str, pos: int, *, nested: bool) -> tuple[list[_Node
             nodes.append(_SEPARATOR)
             pos += 1
         elif char == "*":
-            end = pos
-            while end < len(pattern) and pattern[end] == "*":
-                end += 1
-            nodes.append(_Stars(end - pos))
-            pos = end
-        elif char == "?":
-            nodes.append(_Text(_COMPONENT))
-            pos += 1
+            run = len(pattern) - pos - len(pattern[pos:].lstrip("*"))
+            nodes.append(_Stars(run))
+            pos += run
         elif char == "[":
             text, pos = _parse_class(pattern, pos)
             nodes.append(text)
@@ -178,7 +173,7 @@ def _parse_sequence(pattern: str, pos: int, *, nested: bool) -> tuple[list[_Node
             alternatives, pos = _parse_alternatives(pattern, pos)
             nodes.append(alternatives)
         else:
-            nodes.append(_Text(re.escape(char)))
+            nodes.append(_Text(_COMPONENT if char == "?" else re.escape(char)))
             pos += 1
     return nodes, pos
 
@@ -241,46 +236,37 @@ def _class_char(pattern: str, pos: int) -> tuple[str, int]:
 def _emit(nodes: Sequence[_Node], *, at_start: bool, right: _Edge) -> str:
     """Translate one sequence; ``right`` is what follows it in the enclosing pattern.
 
-    doublestar only sees ``**`` as a globstar when a ``/`` written right before it in the same
-    sequence (or the start of the whole pattern) and a ``/`` or the end right after it delimit it.
-    A globstar swallows one neighbouring ``/`` so that it can also match zero components.
+    doublestar sees ``**`` as a globstar only between a ``/`` written just before it in the same
+    sequence (or the start of the whole pattern) and a ``/`` or the end just after it. A globstar
+    takes over one neighbouring ``/`` so that it can also match zero components. (After ``{x/,y}``
+    a ``**`` stays a ``*``: doublestar v1.1.1, the version Harbor ships, cannot split braces at ``/``.)
     """
     parts: list[str] = []
-    pending_separator = False
     swallow_separator = False
     after_boundary = at_start
     for index, node in enumerate(nodes):
         following = right if index + 1 == len(nodes) else _edge_of(nodes[index + 1])
         if isinstance(node, _Separator):
-            if pending_separator:
+            if not swallow_separator:
                 parts.append("/")
-            pending_separator = not swallow_separator
-            swallow_separator = False
-            after_boundary = True
+            swallow_separator, after_boundary = False, True
             continue
         if isinstance(node, _Stars) and node.count == 2 and after_boundary and following is not _Edge.OTHER:
-            closes_pattern = following is _Edge.END
-            if pending_separator:
-                parts.append("/.*" if closes_pattern else f"(?:/{_COMPONENT}*)*")
+            if following is _Edge.END:
+                parts.append(".*")
+            elif parts and parts[-1] == "/":
+                parts[-1] = f"(?:/{_COMPONENT}*)*"
             else:
-                parts.append(".*" if closes_pattern else f"(?:{_COMPONENT}*/)*")
+                parts.append(f"(?:{_COMPONENT}*/)*")
                 swallow_separator = True
-            pending_separator = False
-            after_boundary = False
-            continue
-        if pending_separator:
-            parts.append("/")
-            pending_separator = False
-        after_boundary = False
-        if isinstance(node, _Stars):
+        elif isinstance(node, _Stars):
             parts.append(f"{_COMPONENT}*")
         elif isinstance(node, _Text):
             parts.append(node.regex)
-        else:
+        elif isinstance(node, _Alternatives):
             options = (_emit(option, at_start=False, right=following) for option in node.options)
             parts.append(f"(?:{'|'.join(options)})")
-    if pending_separator:
-        parts.append("/")
+        after_boundary = False
     return "".join(parts)
 
 
