@@ -4,7 +4,6 @@ import asyncio
 
 import pytest
 
-from ferry.replication.engine import throttle
 from ferry.replication.engine.throttle import BandwidthLimiter, PrioritySlots
 
 
@@ -24,34 +23,35 @@ class FakeClock:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    fake = FakeClock()
-    monkeypatch.setattr(throttle.time, "monotonic", fake.monotonic)
-    monkeypatch.setattr(throttle.asyncio, "sleep", fake.sleep)
-    return fake
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+def limiter(rate: int | None, clock: FakeClock) -> BandwidthLimiter:
+    return BandwidthLimiter(rate, clock=clock.monotonic, sleep=clock.sleep)
 
 
 async def test_limiter_holds_the_average_rate(clock: FakeClock) -> None:
-    limiter = BandwidthLimiter(1000)
+    bucket = limiter(1000, clock)
     for _ in range(40):
-        await limiter.consume(100)
+        await bucket.consume(100)
     # 4000 bytes at 1000 B/s, minus the initial quarter-second burst allowance
     assert clock.now == pytest.approx(4.0 - 0.25)
 
 
 async def test_unlimited_limiter_never_sleeps(clock: FakeClock) -> None:
-    limiter = BandwidthLimiter(None)
-    await limiter.consume(10**9)
+    bucket = limiter(None, clock)
+    await bucket.consume(10**9)
     assert clock.slept == []
 
 
 async def test_limiter_refills_during_idle_time(clock: FakeClock) -> None:
-    limiter = BandwidthLimiter(1000)
-    await limiter.consume(250)
+    bucket = limiter(1000, clock)
+    await bucket.consume(250)
     clock.now += 10  # idle: the bucket refills only up to its burst size
-    await limiter.consume(250)
+    await bucket.consume(250)
     assert clock.slept == []
-    await limiter.consume(500)
+    await bucket.consume(500)
     assert clock.slept == [pytest.approx(0.5)]
 
 

@@ -6,6 +6,7 @@ import asyncio
 import heapq
 import itertools
 import time
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 
 
@@ -16,23 +17,31 @@ class BandwidthLimiter:
     average rate holds over any window longer than that.
     """
 
-    def __init__(self, bytes_per_second: int | None) -> None:
+    def __init__(
+        self,
+        bytes_per_second: int | None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.rate = bytes_per_second if bytes_per_second and bytes_per_second > 0 else None
         self._burst = (self.rate or 0) / 4
         self._tokens = self._burst
-        self._updated = time.monotonic()
+        self._clock = clock
+        self._sleep = sleep
+        self._updated = clock()
         self._lock = asyncio.Lock()
 
     async def consume(self, amount: int) -> None:
         if self.rate is None or amount <= 0:
             return
         async with self._lock:
-            now = time.monotonic()
+            now = self._clock()
             self._tokens = min(self._burst, self._tokens + (now - self._updated) * self.rate)
             self._updated = now
             self._tokens -= amount
             if self._tokens < 0:
-                await asyncio.sleep(-self._tokens / self.rate)
+                await self._sleep(-self._tokens / self.rate)
 
 
 class PrioritySlots:
