@@ -81,7 +81,8 @@ async def test_cancelled_waiter_gives_its_turn_to_the_next() -> None:
     await asyncio.sleep(0)
     slots.release()
     await asyncio.wait_for(small, timeout=5)
-    assert small.done() and not small.cancelled()
+    assert small.done()
+    assert not small.cancelled()
 
 
 async def test_slots_never_exceed_their_count() -> None:

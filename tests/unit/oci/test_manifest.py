@@ -86,7 +86,8 @@ def test_schema1_is_refused_with_a_clear_message(content_type: str | None) -> No
     with pytest.raises(Unsupported, match="schema 1") as raised:
         Manifest.from_bytes(raw, content_type=content_type, where="host/app:v1")
     assert "host/app:v1" in str(raised.value)
-    assert raised.value.hint is not None and "re-push" in raised.value.hint
+    assert raised.value.hint is not None
+    assert "re-push" in raised.value.hint
 
 
 @pytest.mark.parametrize(

@@ -72,7 +72,8 @@ def test_location_parses_host_port_and_namespace() -> None:
 def test_destination_location_requires_a_namespace() -> None:
     with pytest.raises(InvalidInput, match="no namespace") as raised:
         RegistryLocation.parse("127.0.0.1:5002", require_namespace=True)
-    assert raised.value.hint is not None and "lgy-images" in raised.value.hint
+    assert raised.value.hint is not None
+    assert "lgy-images" in raised.value.hint
 
 
 def test_location_rejects_bad_namespace() -> None:
