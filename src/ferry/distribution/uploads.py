@@ -70,7 +70,7 @@ class UploadsMixin:
             return Mounted(repository, mount)
         if response.status_code != 202:
             raise self.session.fail(response, context, "upload could not start")
-        return UploadSession(repository, _location(response), _next_offset(response, 0))
+        return UploadSession(repository, _location(response), 0)
 
     async def put_upload(
         self, upload: UploadSession, digest: Digest, size: int, body: AsyncIterable[bytes]
@@ -170,15 +170,20 @@ def _location(response: httpx.Response, fallback: str | None = None) -> str:
 
 
 def _next_offset(response: httpx.Response, default: int) -> int:
-    """The offset after the registry's ``Range: 0-N`` header (N + 1), or ``default``."""
+    """The offset after the registry's ``Range: 0-N`` header (N + 1), or ``default``.
+
+    Distribution writes ``0-0`` for an empty upload as well as for one holding a single byte;
+    reading it as empty at worst re-sends one byte, never skips one.
+    """
     value = response.headers.get("range")
     if not value:
         return default
     _, _, end = value.removeprefix("bytes=").partition("-")
     try:
-        return int(end) + 1
+        last = int(end)
     except ValueError:
         return default
+    return 0 if last == 0 else last + 1
 
 
 def _with_digest(location: str, digest: Digest) -> str:

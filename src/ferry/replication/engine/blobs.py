@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ferry.distribution.client import Mounted, RegistryClient, UploadSession
-from ferry.errors import Unavailable
+from ferry.errors import RegistryError, Unavailable
 from ferry.oci.descriptor import Descriptor
 from ferry.oci.digest import Digest
 from ferry.replication.engine.progress import BlobDone, BlobOutcome, BlobQueued, ProgressSink
@@ -187,12 +187,8 @@ class BlobMover:
                     failures += 1
                     if failures >= self._attempts:
                         raise
-                    session = await destination.upload_status(session)
+                    session = await self._resume_point(route, session, blob, exc, log)
                     resume_from = max(offset for offset in snapshots if offset <= session.offset)
-                    log(
-                        f"blob {blob.digest.short}: chunk at {start} failed ({exc}); registry holds "
-                        f"{session.offset} bytes, resuming there"
-                    )
                     cursor.verifier.restore(snapshots[resume_from])
                     await cursor.open(resume_from)
                     await cursor.skip(session.offset - resume_from)
@@ -203,6 +199,28 @@ class BlobMover:
             raise
         finally:
             await cursor.close()
+
+    async def _resume_point(
+        self, route: BlobRoute, session: UploadSession, blob: Descriptor, failure: Unavailable, log: Log
+    ) -> UploadSession:
+        """Where to continue after a failed chunk: the registry's ``Range`` for the upload, or a new
+        upload when the registry cannot resume it (distribution refuses an upload whose stored size
+        no longer matches its last acknowledged state, e.g. after a chunk was cut half way)."""
+        try:
+            status = await route.destination.upload_status(session)
+        except RegistryError as refusal:
+            log(
+                f"blob {blob.digest.short}: chunk at {session.offset} failed ({failure}); the registry "
+                f"cannot resume this upload ({refusal.message}), restarting the blob"
+            )
+            opened = await route.destination.start_upload(route.destination_repository)
+            assert isinstance(opened, UploadSession)
+            return opened
+        log(
+            f"blob {blob.digest.short}: chunk at {session.offset} failed ({failure}); registry holds "
+            f"{status.offset} bytes, resuming there"
+        )
+        return status
 
     def _cursor(self, route: BlobRoute, blob: Descriptor) -> SourceCursor:
         return SourceCursor(

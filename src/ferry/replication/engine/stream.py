@@ -50,6 +50,13 @@ class SourceCursor:
         reader = await self._stack.enter_async_context(
             self.client.open_blob(self.repository, self.blob.digest, offset=offset)
         )
+        expected = self.blob.size - offset
+        if reader.size is not None and reader.size != expected:
+            await self.close()
+            raise IntegrityError(
+                f"blob {self.blob.digest.short} in {self.client.registry}/{self.repository}: the registry "
+                f"serves {reader.size} bytes from offset {offset} but the descriptor says {expected}"
+            )
         self._chunks = aiter(reader.chunks())
         self._leftover = b""
 
