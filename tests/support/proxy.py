@@ -28,7 +28,7 @@ from types import TracebackType
 from typing import Literal, Self
 
 from tests.support.net import Endpoint
-from tests.support.wire import HOP_BY_HOP, abort_with_reset, header, iter_body, read_head
+from tests.support.wire import HOP_BY_HOP, PIECE, abort_with_reset, header, iter_body, read_head
 
 Upstream = Endpoint  # what a proxy forwards to
 _KNOWN = {s.value for s in HTTPStatus}
@@ -165,6 +165,8 @@ class ReverseProxy:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            for _ in range(3):
+                await asyncio.sleep(0)  # let the transports' connection_lost callbacks run
 
         asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(timeout=10)
         self._loop.call_soon_threadsafe(self._loop.stop)
@@ -191,7 +193,7 @@ class ReverseProxy:
             pass  # proxy shutdown; finishing normally keeps asyncio from logging the cancellation
         finally:
             if not writer.is_closing():
-                writer.close()
+                await _lingering_close(reader, writer)
 
     async def _one_request(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
         head = await read_head(reader)
@@ -398,6 +400,27 @@ async def _finish_cut_upstream(
         with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError, TimeoutError):
             record.status = (await asyncio.wait_for(answer, timeout=30)).status
     up_writer.close()
+
+
+async def _lingering_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """FIN first, then discard what the client still sends, then close.
+
+    Closing a socket with unread input makes the kernel send RST, which can
+    destroy a response the client has not read yet (e.g. an early 401 to a
+    large upload).  Web servers avoid that the same way.
+    """
+    try:
+        with contextlib.suppress(ConnectionError, OSError, TimeoutError):
+            if writer.can_write_eof():
+                writer.write_eof()
+
+            async def discard() -> None:
+                while await reader.read(PIECE):
+                    pass
+
+            await asyncio.wait_for(discard(), timeout=5)
+    finally:
+        writer.close()
 
 
 def _head(start_line: str, headers: list[tuple[str, str]]) -> bytes:

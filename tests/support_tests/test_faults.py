@@ -170,3 +170,17 @@ def test_proxy_streams_chunked_request_bodies(registry: RegistryServer) -> None:
             for piece in download.iter_bytes():
                 hasher.update(piece)
         assert "sha256:" + hasher.hexdigest() == blob.digest
+
+
+def test_proxy_relays_an_early_answer_to_a_large_body(token_registry: RegistryServer) -> None:
+    """distribution answers 401 without reading the body; through the proxy the client still sees it."""
+    blob = BlobSpec(CHUNK * 16, 22)
+    with FlakyProxy(token_registry, fail_statuses=[]) as proxy, httpx.Client(base_url=proxy.url) as client:
+        resp = client.put(
+            "/v2/a/b/blobs/uploads/whatever",
+            content=blob.iter_chunks(),
+            headers={"Content-Length": str(blob.size)},
+        )
+        assert resp.status_code == 401
+        assert resp.headers["WWW-Authenticate"].startswith("Bearer realm=")
+        assert proxy.requests[-1].body_bytes_forwarded < blob.size

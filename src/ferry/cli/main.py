@@ -200,6 +200,7 @@ def sync(
             exclude_tags=_split(exclude_tag),
             flatten=flatten,
         )
+        spec.validate()
 
         async def items(pool: ClientPool) -> list[CopyItem]:
             plan = await plan_sync(pool(spec.source.registry), spec)
@@ -302,6 +303,8 @@ def _execute(
         for line in details(results, dry_run=options.dry_run):
             out.print(line, soft_wrap=True)
         out.print(summary_table(results, view.totals, seconds, dry_run=options.dry_run))
+        if options.dry_run:
+            out.print("dry run: nothing was copied; run again without --dry-run to copy")
     failed = sum(1 for result in results if result.outcome is ImageOutcome.FAILED)
     if failed:
         console.print(

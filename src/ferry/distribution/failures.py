@@ -96,7 +96,8 @@ def error_for_exception(exc: httpx.HTTPError, context: RequestContext, summary: 
             hint="pass the registry's CA with --src-ca/--dest-ca, or --src-insecure/--dest-insecure "
             "to skip verification for this registry only",
         )
-    return Unavailable(f"{summary}: {reason}", context=context)
+    hint = "check the host and port, and that the registry is running" if reason == "cannot connect" else None
+    return Unavailable(f"{summary}: {reason}", context=context, hint=hint)
 
 
 def retry_delay(policy: RetryPolicy, attempt: int, response: httpx.Response | None) -> float:

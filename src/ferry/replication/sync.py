@@ -14,7 +14,7 @@ from ferry.errors import InvalidInput
 from ferry.oci.reference import ImageReference, RegistryLocation
 from ferry.replication.engine.copier import CopyItem
 from ferry.replication.engine.tasks import bounded_map
-from ferry.replication.globs import compile_pattern_list, filter_tags
+from ferry.replication.globs import compile_glob, compile_pattern_list, filter_tags
 from ferry.replication.naming import map_repository
 
 LISTING_CONCURRENCY = 16
@@ -28,6 +28,11 @@ class SyncSpec:
     tags: Sequence[str] = ()
     exclude_tags: Sequence[str] = ()
     flatten: int = 1
+
+    def validate(self) -> None:
+        """Fail on unusable filters before any registry is contacted."""
+        for pattern in (*self.names, *self.tags, *self.exclude_tags):
+            compile_glob(pattern)
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ class BlobRoute:
 
 
 Log = Callable[[str], None]
+InflightKey = tuple[str, Digest, str | None]
 
 
 class BlobMover:
@@ -66,7 +67,7 @@ class BlobMover:
         self._attempts = attempts
         self._emit = emit
         self._known: dict[tuple[str, Digest], list[str]] = {}
-        self._inflight: dict[tuple[str, Digest], asyncio.Event] = {}
+        self._inflight: dict[InflightKey, asyncio.Event] = {}
 
     def remember(self, registry: str, repository: str, digest: Digest) -> None:
         """Record that ``repository`` in ``registry`` holds ``digest`` (a later mount source)."""
@@ -75,24 +76,37 @@ class BlobMover:
             holders.append(repository)
 
     async def ensure(self, route: BlobRoute, blob: Descriptor, log: Log) -> BlobOutcome:
-        key = (route.destination.registry, blob.digest)
+        """Make ``blob`` present in the destination repository, moving its bytes at most once per
+        destination registry.
+
+        Work is single-flight per (registry, digest) while nobody holds the blob yet, and per
+        (registry, digest, repository) always: writing the same blob into one repository twice at
+        once is not only wasted, distribution rewrites the repository's link file in place, and a
+        manifest PUT that reads it half-written fails with DIGEST_INVALID.
+        """
+        registry, repository = route.destination.registry, route.destination_repository
+        any_key: InflightKey = (registry, blob.digest, None)
+        repo_key: InflightKey = (registry, blob.digest, repository)
         while True:
-            holders = self._known.get(key, [])
-            if route.destination_repository in holders:
+            holders = self._known.get((registry, blob.digest), [])
+            if repository in holders:
                 log(f"blob {blob.digest.short} already present (moved earlier in this run)")
                 return BlobOutcome.EXISTS
-            if holders:
-                return await self._mount_or_upload(route, blob, holders[0], log)
-            pending = self._inflight.get(key)
+            pending = self._inflight.get(repo_key) or (None if holders else self._inflight.get(any_key))
             if pending is None:
                 break
             await pending.wait()
+        keys = [repo_key] if holders else [repo_key, any_key]
         done = asyncio.Event()
-        self._inflight[key] = done
+        for key in keys:
+            self._inflight[key] = done
         try:
+            if holders:
+                return await self._mount_or_upload(route, blob, holders[0], log)
             return await self._check_or_upload(route, blob, log)
         finally:
-            del self._inflight[key]
+            for key in keys:
+                del self._inflight[key]
             done.set()
 
     async def _mount_or_upload(
