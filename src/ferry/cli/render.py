@@ -14,12 +14,15 @@ from rich.progress import (
     DownloadColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
     TransferSpeedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from ferry.cli.units import format_bytes
 from ferry.replication.engine.copier import CopyResult
@@ -54,6 +57,21 @@ class Totals:
     blobs: Counter[str] = field(default_factory=Counter)
 
 
+class CountOrTransferColumn(ProgressColumn):
+    """``3/10`` for the images row; size done/total and speed for the bytes row."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._count = MofNCompleteColumn()
+        self._size = DownloadColumn(binary_units=True)
+        self._speed = TransferSpeedColumn()
+
+    def render(self, task: Task) -> Text:
+        if not task.fields.get("transfer"):
+            return self._count.render(task)
+        return Text.assemble(self._size.render(task), "  ", self._speed.render(task))
+
+
 class ProgressView:
     """Receives engine events. On a terminal it draws bars; otherwise it prints one line per image."""
 
@@ -69,9 +87,7 @@ class ProgressView:
             self._progress = Progress(
                 TextColumn("[bold]{task.description:<7}"),
                 BarColumn(),
-                MofNCompleteColumn(),
-                DownloadColumn(),
-                TransferSpeedColumn(),
+                CountOrTransferColumn(),
                 TimeElapsedColumn(),
                 console=console,
                 transient=True,
@@ -81,7 +97,7 @@ class ProgressView:
         if self._progress is not None:
             self._progress.start()
             self._images = self._progress.add_task("images", total=0)
-            self._bytes = self._progress.add_task("bytes", total=0)
+            self._bytes = self._progress.add_task("bytes", total=0, transfer=True)
         return self
 
     def __exit__(
