@@ -6,13 +6,14 @@ tested if failures happen on cue.  Each class here is a :class:`ReverseProxy`
 managers and point the client under test at ``proxy.url`` / ``proxy.host``.
 
 What real distribution 2.8 does with a cut upload (checked in
-``tests/support_tests/test_faults.py``): it keeps the bytes of a PATCH that was
-cut mid-body, but the upload session is then *unusable*: the next request
-carrying the pre-PATCH ``_state`` (e.g. ``GET`` status) gets ``404
-BLOB_UPLOAD_INVALID`` and the registry cancels the upload ("upload resumed at
-wrong offset").  Only a PATCH cut before any body byte arrived
-(``cut_after_bytes=0``) leaves the session resumable, with ``Range`` showing
-the bytes of earlier, acknowledged PATCHes.
+``tests/support_tests/test_faults.py``): it answers the truncated PATCH with
+499 (or 500) and *keeps* the bytes it received, but the upload session is then
+unusable: the next request carrying the pre-PATCH ``_state`` (e.g. the ``GET``
+status request) gets ``404 BLOB_UPLOAD_INVALID`` and the registry cancels the
+upload (log: "upload resumed at wrong offest: N != M").  Only a PATCH cut
+before any body byte arrived (``cut_after_bytes=0``) leaves the session
+resumable, with ``Range`` covering the earlier, acknowledged PATCHes.  A client
+facing 2.8 must therefore be ready to restart an upload from scratch.
 
 Test-only code.
 """

@@ -28,7 +28,15 @@ from types import TracebackType
 from typing import Literal, Self
 
 from tests.support.net import Endpoint
-from tests.support.wire import HOP_BY_HOP, PIECE, abort_with_reset, header, iter_body, read_head
+from tests.support.wire import (
+    HOP_BY_HOP,
+    PIECE,
+    UpstreamConnection,
+    abort_with_reset,
+    header,
+    iter_body,
+    read_head,
+)
 
 Upstream = Endpoint  # what a proxy forwards to
 _KNOWN = {s.value for s in HTTPStatus}
@@ -187,13 +195,13 @@ class ReverseProxy:
         try:
             while await self._one_request(reader, writer):
                 pass
+            await _lingering_close(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ssl.SSLError):
             pass  # a peer went away (often on purpose): nothing to report
         except asyncio.CancelledError:
             pass  # proxy shutdown; finishing normally keeps asyncio from logging the cancellation
         finally:
-            if not writer.is_closing():
-                await _lingering_close(reader, writer)
+            writer.close()
 
     async def _one_request(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
         head = await read_head(reader)
@@ -231,15 +239,10 @@ class ReverseProxy:
         record: RecordedRequest,
         writer: asyncio.StreamWriter,
     ) -> bool:
-        up_reader, up_writer = await asyncio.open_connection(
-            self._up_host,
-            self._up_port,
-            ssl=self._up_ssl,
-            server_hostname=self._up_host if self._up_ssl else None,
-        )
+        upstream = await UpstreamConnection.open(self._up_host, self._up_port, self._up_ssl)
         # Read the answer concurrently with sending the body: a server may answer early
         # (401, 413) and stop reading; the client must then see that answer, not a reset.
-        answer = asyncio.ensure_future(_read_answer(up_reader, method))
+        answer = asyncio.ensure_future(_read_answer(upstream.reader, method))
         try:
             chunked = (header(headers, "transfer-encoding") or "").lower() == "chunked"
             out = [(k, v) for k, v in headers if k.lower() not in HOP_BY_HOP and k.lower() != "host"]
@@ -250,14 +253,14 @@ class ReverseProxy:
             if isinstance(decision, Forward):
                 target = decision.target or target
                 out.extend(decision.extra_headers.items())
-            up_writer.write(_head(f"{method} {target} HTTP/1.1", out))
+            await upstream.send(_head(f"{method} {target} HTTP/1.1", out))
             limit = (
                 decision.after_bytes if isinstance(decision, Cut) and decision.where == "request" else None
             )
-            complete = await self._send_body(body, up_writer, chunked, limit, record, answer)
+            complete = await self._send_body(body, upstream, chunked, limit, record, answer)
             if limit is not None:
                 record.action = "cut-request"
-                await _finish_cut_upstream(up_writer, answer, record)
+                await _finish_cut_upstream(upstream, answer, record)
                 abort_with_reset(writer)
                 return False
             answered = await answer
@@ -267,17 +270,16 @@ class ReverseProxy:
                 abort_with_reset(writer)
                 return False
             # An early answer leaves part of the client's body unread: close after relaying.
-            return await self._relay_answer(answered, up_reader, writer, record) and complete
+            return await self._relay_answer(answered, upstream.reader, writer, record) and complete
         finally:
             if not answer.done():
                 answer.cancel()
-            if not up_writer.is_closing():
-                up_writer.close()
+            upstream.close()
 
     async def _send_body(
         self,
         body: AsyncIterator[bytes],
-        up_writer: asyncio.StreamWriter,
+        upstream: UpstreamConnection,
         chunked: bool,
         limit: int | None,
         record: RecordedRequest,
@@ -291,15 +293,13 @@ class ReverseProxy:
                 if limit is not None:
                     piece = piece[: max(0, limit - record.body_bytes_forwarded)]
                 if piece:
-                    up_writer.write(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
+                    await upstream.send(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
                     with self._lock:
                         record.body_bytes_forwarded += len(piece)
-                    await up_writer.drain()
                 if limit is not None and record.body_bytes_forwarded >= limit:
                     return False
             if chunked:
-                up_writer.write(b"0\r\n\r\n")
-            await up_writer.drain()
+                await upstream.send(b"0\r\n\r\n")
             return True
         except ConnectionError:
             return False
@@ -386,7 +386,7 @@ async def _read_answer(up_reader: asyncio.StreamReader, method: str) -> _Answer:
 
 
 async def _finish_cut_upstream(
-    up_writer: asyncio.StreamWriter, answer: asyncio.Future[_Answer], record: RecordedRequest
+    upstream: UpstreamConnection, answer: asyncio.Future[_Answer], record: RecordedRequest
 ) -> None:
     """Half-close upstream (it sees exactly the forwarded bytes, then EOF) and wait for its verdict.
 
@@ -395,11 +395,10 @@ async def _finish_cut_upstream(
     time the client notices, the server has finished handling the truncated
     request, so a follow-up status request cannot race it.
     """
-    if up_writer.can_write_eof():
-        up_writer.write_eof()
+    if upstream.write_eof():
         with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError, TimeoutError):
             record.status = (await asyncio.wait_for(answer, timeout=30)).status
-    up_writer.close()
+    upstream.close()
 
 
 async def _lingering_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -409,18 +408,17 @@ async def _lingering_close(reader: asyncio.StreamReader, writer: asyncio.StreamW
     destroy a response the client has not read yet (e.g. an early 401 to a
     large upload).  Web servers avoid that the same way.
     """
-    try:
-        with contextlib.suppress(ConnectionError, OSError, TimeoutError):
-            if writer.can_write_eof():
-                writer.write_eof()
+    if writer.is_closing():
+        return  # already aborted on purpose
+    with contextlib.suppress(ConnectionError, OSError, TimeoutError):
+        if writer.can_write_eof():
+            writer.write_eof()
 
-            async def discard() -> None:
-                while await reader.read(PIECE):
-                    pass
+        async def discard() -> None:
+            while await reader.read(PIECE):
+                pass
 
-            await asyncio.wait_for(discard(), timeout=5)
-    finally:
-        writer.close()
+        await asyncio.wait_for(discard(), timeout=5)
 
 
 def _head(start_line: str, headers: list[tuple[str, str]]) -> bytes:

@@ -10,6 +10,7 @@ Test-only code: never import it from ``ferry``.
 
 from __future__ import annotations
 
+import atexit
 import secrets
 import shutil
 import ssl
@@ -28,6 +29,17 @@ from tests.support.tokenserver import TokenServer
 
 AuthMode = Literal["none", "htpasswd", "token"]
 REGISTRY_BINARY = "docker-registry"
+
+# Safety net: registries still running when the interpreter exits (a fixture that
+# never reached teardown, Ctrl-C) are killed so they do not outlive the test run.
+_LIVE: set[subprocess.Popen[bytes]] = set()
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    for proc in list(_LIVE):
+        if proc.poll() is None:
+            proc.kill()
 
 
 @dataclass
@@ -63,6 +75,7 @@ class RegistryServer:
         proc, self.process = self.process, None
         if proc is None:
             return
+        _LIVE.discard(proc)
         if proc.poll() is None:
             proc.terminate()
             try:
@@ -155,7 +168,8 @@ def _probe_v2(url: str, ctx: ssl.SSLContext | None) -> bool | None:
         with urllib.request.urlopen(f"{url}/v2/", timeout=2, context=ctx) as resp:
             return True if resp.status == 200 else None
     except urllib.error.HTTPError as err:
-        return True if err.code == 401 else None
+        with err:  # the error carries an open response
+            return True if err.code == 401 else None
     except OSError:
         return None
 
@@ -250,6 +264,7 @@ def start_registry(
                 cwd=workdir,
             )
         proc = server.process
+        _LIVE.add(proc)
 
         def ready(proc: subprocess.Popen[bytes] = proc, url: str = server.url) -> bool | None:
             if proc.poll() is not None:

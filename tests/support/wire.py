@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import ssl
 import struct
 from collections.abc import AsyncIterator
 
@@ -67,3 +68,59 @@ def abort_with_reset(writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     writer.transport.abort()
+
+
+class UpstreamConnection:
+    """A connection to the real server whose *reads survive a failed write*.
+
+    Servers may answer early (401 before reading a large body) and reset the
+    connection.  With a plain asyncio stream a failed write also poisons the
+    reader, losing that answer.  For plain TCP we therefore read through a
+    ``dup()`` of the socket and write with ``sock_sendall`` on the original, so
+    the answer already queued in the kernel stays readable.  TLS cannot be
+    split that way and uses an ordinary stream (early answers are best effort).
+    """
+
+    def __init__(
+        self, reader: asyncio.StreamReader, stream: asyncio.StreamWriter, sock: socket.socket | None
+    ) -> None:
+        self.reader = reader
+        self._stream = stream
+        self._sock = sock
+
+    @classmethod
+    async def open(cls, host: str, port: int, tls: ssl.SSLContext | None) -> UpstreamConnection:
+        if tls is not None:
+            reader, writer = await asyncio.open_connection(host, port, ssl=tls, server_hostname=host)
+            return cls(reader, writer, None)
+        loop = asyncio.get_running_loop()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        try:
+            await loop.sock_connect(sock, (host, port))
+            reader, read_side = await asyncio.open_connection(sock=sock.dup())
+        except BaseException:
+            sock.close()
+            raise
+        return cls(reader, read_side, sock)
+
+    async def send(self, data: bytes) -> None:
+        if self._sock is None:
+            self._stream.write(data)
+            await self._stream.drain()
+        else:
+            await asyncio.get_running_loop().sock_sendall(self._sock, data)
+
+    def write_eof(self) -> bool:
+        """Half-close (FIN) so the server sees the end of what we sent; False if impossible."""
+        if self._sock is None:
+            return False
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_WR)
+        return True
+
+    def close(self) -> None:
+        if not self._stream.is_closing():
+            self._stream.close()
+        if self._sock is not None:
+            self._sock.close()

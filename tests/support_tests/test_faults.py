@@ -184,3 +184,13 @@ def test_proxy_relays_an_early_answer_to_a_large_body(token_registry: RegistrySe
         assert resp.status_code == 401
         assert resp.headers["WWW-Authenticate"].startswith("Bearer realm=")
         assert proxy.requests[-1].body_bytes_forwarded < blob.size
+
+
+def test_proxy_in_front_of_a_tls_registry_speaks_plain_http(tls_registry: RegistryServer) -> None:
+    image = build_image([BlobSpec(CHUNK + 1, 23)], oci=True)
+    with FlakyProxy(tls_registry, fail_statuses=[503], match=lambda m, p: m == "PUT") as proxy:
+        assert proxy.url.startswith("http://")
+        with pytest.raises(RuntimeError, match="503"):
+            push_image(proxy, "tls/app", "v1", image)
+        assert push_image(proxy, "tls/app", "v1", image) == image.digest
+    assert blob_exists(tls_registry, "tls/app", image.layers[0].digest)
