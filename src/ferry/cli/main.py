@@ -1,203 +1,190 @@
-"""``ferry``: copy and sync container images between registries, fast and digest-exact."""
+"""``ferry``: copy and sync container images between registries, fast and digest-exact.
+
+Built on click directly: typer's start-up imports cost a quarter of a second on every command,
+which is most of a no-op re-sync.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Any, TypeVar
 
-import typer
-from rich.console import Console
-from rich.markup import escape
+import click
 
 from ferry import __version__
-from ferry.cli.endpoints import ClientPool, EndpointFlags, registry_options
-from ferry.cli.render import ProgressView, details, summary_json, summary_table
-from ferry.cli.units import parse_size
-from ferry.errors import FerryError, InvalidInput, RegistryError, describe_context
+from ferry.cli.endpoints import ClientPool, EndpointFlags
+from ferry.cli.run import Job, cli_errors, copy_options, execute
+from ferry.errors import InvalidInput
 from ferry.oci.reference import ImageReference, RegistryLocation
-from ferry.replication.engine.blobs import ChunkPolicy, MiB
-from ferry.replication.engine.copier import CopyEngine, CopyItem, CopyOptions, CopyResult
-from ferry.replication.engine.progress import ImageOutcome
+from ferry.replication.engine.copier import CopyItem
 from ferry.replication.globs import split_pattern_list
 from ferry.replication.sync import SyncSpec, plan_sync
 
-app = typer.Typer(
-    help=(
-        "Copy container images between registries: digest-exact, each layer once, many at a time.\n\n"
-        "Examples:\n\n"
-        "  ferry copy 127.0.0.1:5000/library/app:v1 registry.example.com/ns/app:v1\n\n"
-        "  ferry sync 127.0.0.1:5001/library 127.0.0.1:5002/lgy-images --tag 'prod-*'"
-    ),
-    no_args_is_help=True,
-    add_completion=False,
-    rich_markup_mode=None,
-    pretty_exceptions_enable=False,
-)
-
-SrcCreds = Annotated[
-    str | None,
-    typer.Option(
-        "--src-creds",
-        envvar="FERRY_SRC_CREDS",
-        show_envvar=True,
-        help="USER:PASSWORD for the source (default: ~/.docker/config.json).",
-    ),
-]
-DestCreds = Annotated[
-    str | None,
-    typer.Option(
-        "--dest-creds",
-        envvar="FERRY_DEST_CREDS",
-        show_envvar=True,
-        help="USER:PASSWORD for the destination (default: ~/.docker/config.json).",
-    ),
-]
-SrcInsecure = Annotated[
-    bool, typer.Option("--src-insecure", help="Skip TLS verification for the source only.")
-]
-DestInsecure = Annotated[
-    bool, typer.Option("--dest-insecure", help="Skip TLS verification for the destination only.")
-]
-SrcCa = Annotated[
-    Path | None, typer.Option("--src-ca", help="PEM CA bundle to verify the source's certificate.")
-]
-DestCa = Annotated[
-    Path | None, typer.Option("--dest-ca", help="PEM CA bundle to verify the destination's certificate.")
-]
-SrcPlain = Annotated[
-    bool,
-    typer.Option("--src-plain-http", help="Use plain HTTP for the source (automatic for loopback hosts)."),
-]
-DestPlain = Annotated[
-    bool,
-    typer.Option("--dest-plain-http", help="Use plain HTTP for the destination (automatic for loopback)."),
-]
-Override = Annotated[
-    bool,
-    typer.Option(
-        "--override/--no-override", help="Replace destination tags that point at a different digest."
-    ),
-]
-Concurrency = Annotated[
-    int, typer.Option("--concurrency", "-j", min=1, max=256, help="Blob transfers running at once, in total.")
-]
-LimitRate = Annotated[
-    str | None,
-    typer.Option("--limit-rate", help="Cap on bytes sent per second for the whole run, e.g. 20M or 100Mbit."),
-]
-Chunked = Annotated[
-    bool, typer.Option("--chunked", help="Upload in resumable chunks (Harbor's copy_by_chunk).")
-]
-ChunkSize = Annotated[
-    str, typer.Option("--chunk-size", help="Chunk size for --chunked and very large blobs.")
-]
-DryRun = Annotated[
-    bool, typer.Option("--dry-run", help="Show what would be copied or skipped, and why; copy nothing.")
-]
-Json = Annotated[bool, typer.Option("--json", help="Print a machine-readable summary instead of tables.")]
-
-#: Blobs at least this big always go in resumable chunks, so a broken link costs one chunk, not the blob.
-LARGE_BLOB = 2 * 1024 * MiB
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-@app.command()
-def copy(
-    source: Annotated[str, typer.Argument(help="host[:port]/repository[:tag|@digest]")],
-    destination: Annotated[
-        str, typer.Argument(help="host[:port]/repository[:tag]; the tag defaults to the source's")
-    ],
-    src_creds: SrcCreds = None,
-    dest_creds: DestCreds = None,
-    src_insecure: SrcInsecure = False,
-    dest_insecure: DestInsecure = False,
-    src_ca: SrcCa = None,
-    dest_ca: DestCa = None,
-    src_plain_http: SrcPlain = False,
-    dest_plain_http: DestPlain = False,
-    override: Override = True,
-    concurrency: Concurrency = 8,
-    limit_rate: LimitRate = None,
-    chunked: Chunked = False,
-    chunk_size: ChunkSize = "10M",
-    dry_run: DryRun = False,
-    json_output: Json = False,
-) -> None:
-    """Copy one image (every platform of a multi-arch image) from SOURCE to DESTINATION."""
+def endpoint_options(function: F) -> F:
+    """Credentials, TLS and transfer options shared by ``copy`` and ``sync``."""
+    options = [
+        click.option(
+            "--src-creds",
+            envvar="FERRY_SRC_CREDS",
+            show_envvar=True,
+            metavar="USER:PASSWORD",
+            help="Source credentials (default: the host's entry in ~/.docker/config.json).",
+        ),
+        click.option(
+            "--dest-creds",
+            envvar="FERRY_DEST_CREDS",
+            show_envvar=True,
+            metavar="USER:PASSWORD",
+            help="Destination credentials (default: the host's entry in ~/.docker/config.json).",
+        ),
+        click.option("--src-insecure", is_flag=True, help="Skip TLS verification for the source only."),
+        click.option("--dest-insecure", is_flag=True, help="Skip TLS verification for the destination only."),
+        click.option(
+            "--src-ca",
+            type=click.Path(path_type=Path),
+            metavar="FILE",
+            help="PEM CA bundle that signed the source's certificate.",
+        ),
+        click.option(
+            "--dest-ca",
+            type=click.Path(path_type=Path),
+            metavar="FILE",
+            help="PEM CA bundle that signed the destination's certificate.",
+        ),
+        click.option(
+            "--src-plain-http",
+            is_flag=True,
+            help="Plain HTTP to the source (loopback hosts fall back to it automatically).",
+        ),
+        click.option(
+            "--dest-plain-http",
+            is_flag=True,
+            help="Plain HTTP to the destination (loopback hosts fall back to it automatically).",
+        ),
+        click.option(
+            "--override/--no-override",
+            default=True,
+            show_default=True,
+            help="Replace destination tags that point at a different digest.",
+        ),
+        click.option(
+            "-j",
+            "--concurrency",
+            type=click.IntRange(1, 256),
+            default=8,
+            show_default=True,
+            help="Blob transfers running at once, across all images.",
+        ),
+        click.option(
+            "--limit-rate",
+            metavar="RATE",
+            help="Cap on bytes sent per second for the whole run: 20M, 500K, 100Mbit.",
+        ),
+        click.option("--chunked", is_flag=True, help="Resumable chunked uploads (Harbor's copy_by_chunk)."),
+        click.option(
+            "--chunk-size",
+            default="10M",
+            show_default=True,
+            metavar="SIZE",
+            help="Chunk size for --chunked; blobs of 2 GiB and more always go in 64M chunks.",
+        ),
+        click.option(
+            "--dry-run", is_flag=True, help="Show what would be copied or skipped, and why; copy nothing."
+        ),
+        click.option("--json", "json_output", is_flag=True, help="Machine-readable summary on stdout."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
 
-    async def items(pool: ClientPool) -> list[CopyItem]:
-        return [CopyItem(src, dst)]
 
-    with _cli_errors():
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="ferry")
+def cli() -> None:
+    """Copy container images between registries: digest-exact, each layer once, many at a time.
+
+    \b
+    Examples:
+      ferry copy 127.0.0.1:5000/library/app:v1 registry.example.com/ns/app:v1
+      ferry sync 127.0.0.1:5001/library 127.0.0.1:5002/lgy-images --tag 'prod-*'
+      ferry sync harbor.local/library crpi-x.cn-hangzhou.personal.cr.aliyuncs.com/lgy-images \\
+          --name '**/nms4cloud-*' --tag 'prod-*,v*' --dry-run
+    """
+
+
+@cli.command()
+@click.argument("source", metavar="SOURCE")
+@click.argument("destination", metavar="DEST")
+@endpoint_options
+def copy(source: str, destination: str, **flags: Any) -> None:
+    """Copy one image, every platform of it, from SOURCE to DEST.
+
+    SOURCE is host[:port]/repository[:tag|@digest]; DEST is host[:port]/repository[:tag], and takes
+    the source's tag when it has none.
+    """
+    with cli_errors():
         src = ImageReference.parse(source)
         dst = _destination_for(src, destination)
-        _execute(
-            Job(src.registry, dst.registry, items),
-            EndpointFlags(src_creds, src_insecure, src_ca, src_plain_http),
-            EndpointFlags(dest_creds, dest_insecure, dest_ca, dest_plain_http),
-            _copy_options(override, concurrency, limit_rate, chunked, chunk_size, dry_run),
-            json_output=json_output,
-        )
+
+        async def items(pool: ClientPool) -> list[CopyItem]:
+            return [CopyItem(src, dst)]
+
+        _run(Job(src.registry, dst.registry, items), flags)
 
 
-@app.command()
+@cli.command()
+@click.argument("source", metavar="SOURCE")
+@click.argument("destination", metavar="DEST")
+@click.option(
+    "--name",
+    "names",
+    multiple=True,
+    metavar="GLOB",
+    help="Repository filter on the full path (library/app): '**/app-*', 'library/*'. Repeatable.",
+)
+@click.option(
+    "--tag",
+    "tags",
+    multiple=True,
+    metavar="GLOB",
+    help="Tags to copy: 'prod-*', or a comma list 'prod-*,v*'. Repeatable.",
+)
+@click.option("--exclude-tag", "exclude_tags", multiple=True, metavar="GLOB", help="Tags to leave out.")
+@click.option(
+    "--flatten",
+    type=click.IntRange(min=-1),
+    default=1,
+    show_default=True,
+    help="Leading path components to drop (Harbor's dest_namespace_replace_count): 1 maps "
+    "library/app to DEST/app, 0 keeps the whole path, -1 keeps only the last component.",
+)
+@endpoint_options
 def sync(
-    source: Annotated[str, typer.Argument(help="host[:port][/namespace]: every repository under it")],
-    destination: Annotated[str, typer.Argument(help="host[:port]/namespace")],
-    name: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--name",
-            help="Repository glob, matched against the full path (library/app); repeatable or a comma list.",
-        ),
-    ] = None,
-    tag: Annotated[
-        list[str] | None,
-        typer.Option("--tag", help="Tag glob to copy; repeatable or a comma list ('prod-*,v*')."),
-    ] = None,
-    exclude_tag: Annotated[
-        list[str] | None, typer.Option("--exclude-tag", help="Tag glob to leave out.")
-    ] = None,
-    flatten: Annotated[
-        int,
-        typer.Option(
-            "--flatten",
-            min=-1,
-            help="Leading path components to drop (Harbor's dest_namespace_replace_count): "
-            "1 maps library/app to DEST/app, 0 keeps the path, -1 keeps only the last component.",
-        ),
-    ] = 1,
-    src_creds: SrcCreds = None,
-    dest_creds: DestCreds = None,
-    src_insecure: SrcInsecure = False,
-    dest_insecure: DestInsecure = False,
-    src_ca: SrcCa = None,
-    dest_ca: DestCa = None,
-    src_plain_http: SrcPlain = False,
-    dest_plain_http: DestPlain = False,
-    override: Override = True,
-    concurrency: Concurrency = 8,
-    limit_rate: LimitRate = None,
-    chunked: Chunked = False,
-    chunk_size: ChunkSize = "10M",
-    dry_run: DryRun = False,
-    json_output: Json = False,
+    source: str,
+    destination: str,
+    names: tuple[str, ...],
+    tags: tuple[str, ...],
+    exclude_tags: tuple[str, ...],
+    flatten: int,
+    **flags: Any,
 ) -> None:
-    """Copy every matching repository:tag under SOURCE into the DESTINATION namespace.
+    """Copy every matching repository:tag under SOURCE into the DEST namespace.
 
-    Globs follow Harbor: * stays inside one path component, ** crosses them, {a,b} is either.
+    SOURCE is host[:port][/namespace]; DEST is host[:port]/namespace. Globs follow Harbor: * and ?
+    stay inside one path component, ** crosses them, {a,b} is either, [a-z] is a class.
+    Images whose digest already matches are skipped after two HEAD requests.
     """
-    with _cli_errors():
+    with cli_errors():
         spec = SyncSpec(
             source=RegistryLocation.parse(source),
             destination=RegistryLocation.parse(destination, require_namespace=True),
-            names=_split(name),
-            tags=_split(tag),
-            exclude_tags=_split(exclude_tag),
+            names=_split(names),
+            tags=_split(tags),
+            exclude_tags=_split(exclude_tags),
             flatten=flatten,
         )
         spec.validate()
@@ -206,112 +193,37 @@ def sync(
             plan = await plan_sync(pool(spec.source.registry), spec)
             return plan.items
 
-        _execute(
-            Job(spec.source.registry, spec.destination.registry, items),
-            EndpointFlags(src_creds, src_insecure, src_ca, src_plain_http),
-            EndpointFlags(dest_creds, dest_insecure, dest_ca, dest_plain_http),
-            _copy_options(override, concurrency, limit_rate, chunked, chunk_size, dry_run),
-            json_output=json_output,
-        )
+        _run(Job(spec.source.registry, spec.destination.registry, items), flags)
 
 
-@app.command()
+@cli.command()
 def version() -> None:
     """Print ferry's version."""
-    typer.echo(f"ferry {__version__}")
-
-
-@dataclass(frozen=True)
-class Job:
-    """What to copy: the two registries, and how to list the images once clients exist."""
-
-    source_registry: str
-    destination_registry: str
-    items: Callable[[ClientPool], Awaitable[list[CopyItem]]]
+    click.echo(f"ferry {__version__}")
 
 
 def run() -> None:
     """Console entry point."""
-    app()
+    cli()
 
 
-@contextmanager
-def _cli_errors() -> Iterator[None]:
-    """The CLI's edge: ferry's errors become one clear message and exit status 1."""
-    try:
-        yield
-    except FerryError as exc:
-        console = Console(stderr=True, highlight=False)
-        console.print("[bold red]error:[/] " + escape(exc.message + _where(exc)))
-        if exc.hint:
-            console.print("[yellow]hint:[/] " + escape(exc.hint))
-        raise typer.Exit(1) from None
-    except KeyboardInterrupt:
-        Console(stderr=True).print("[yellow]stopped[/]: interrupted; nothing half-copied was tagged")
-        raise typer.Exit(130) from None
-
-
-def _where(exc: FerryError) -> str:
-    if isinstance(exc, RegistryError):
-        parts = [describe_context(exc.context)]
-        if exc.status is not None:
-            parts.append(f"HTTP {exc.status}")
-        parts.extend(f"{d.code}: {d.message}" for d in exc.details)
-        return " [" + "; ".join(parts) + "]"
-    return ""
-
-
-def _execute(
-    job: Job, src_flags: EndpointFlags, dst_flags: EndpointFlags, options: CopyOptions, *, json_output: bool
-) -> None:
-    console = Console(stderr=True, highlight=False)
-    connections = options.concurrency * 2 + 16
-    started = time.monotonic()
-    view = ProgressView(
-        console,
-        live=console.is_terminal and not json_output,
-        lines=not console.is_terminal and not json_output and not options.dry_run,
+def _run(job: Job, flags: dict[str, Any]) -> None:
+    execute(
+        job,
+        EndpointFlags(flags["src_creds"], flags["src_insecure"], flags["src_ca"], flags["src_plain_http"]),
+        EndpointFlags(
+            flags["dest_creds"], flags["dest_insecure"], flags["dest_ca"], flags["dest_plain_http"]
+        ),
+        copy_options(
+            override=flags["override"],
+            concurrency=flags["concurrency"],
+            limit_rate=flags["limit_rate"],
+            chunked=flags["chunked"],
+            chunk_size=flags["chunk_size"],
+            dry_run=flags["dry_run"],
+        ),
+        json_output=flags["json_output"],
     )
-
-    async def main() -> list[CopyResult]:
-        pool = ClientPool()
-        try:
-            pool.add(
-                job.source_registry,
-                registry_options(job.source_registry, src_flags, max_connections=connections),
-            )
-            pool.add(
-                job.destination_registry,
-                registry_options(job.destination_registry, dst_flags, max_connections=connections),
-            )
-            items = await job.items(pool)
-            if not items:
-                return []
-            with view:
-                return await CopyEngine(pool, options, emit=view).copy(items)
-        finally:
-            await pool.aclose()
-
-    results = asyncio.run(main())
-    seconds = time.monotonic() - started
-    if json_output:
-        typer.echo(summary_json(results, view.totals, seconds, dry_run=options.dry_run))
-    elif not results:
-        console.print("nothing to copy: no repository:tag matched")
-    else:
-        out = Console(highlight=False)
-        for line in details(results, dry_run=options.dry_run):
-            out.print(line, soft_wrap=True)
-        out.print(summary_table(results, view.totals, seconds, dry_run=options.dry_run))
-        if options.dry_run:
-            out.print("dry run: nothing was copied; run again without --dry-run to copy")
-    failed = sum(1 for result in results if result.outcome is ImageOutcome.FAILED)
-    if failed:
-        console.print(
-            f"[bold red]{failed} image(s) failed[/]; the reasons are listed above. Fix them and run the same "
-            "command again: images already copied are skipped by digest."
-        )
-        raise typer.Exit(1)
 
 
 def _destination_for(src: ImageReference, text: str) -> ImageReference:
@@ -329,28 +241,9 @@ def _destination_for(src: ImageReference, text: str) -> ImageReference:
     return dst
 
 
-def _copy_options(
-    override: bool, concurrency: int, limit_rate: str | None, chunked: bool, chunk_size: str, dry_run: bool
-) -> CopyOptions:
-    size = parse_size(chunk_size, option="--chunk-size")
-    if size < 1 * MiB:
-        raise InvalidInput("--chunk-size must be at least 1M", hint="registries expect chunks of megabytes")
-    rate = parse_size(limit_rate, option="--limit-rate") if limit_rate else None
-    return CopyOptions(
-        concurrency=concurrency,
-        image_concurrency=max(16, concurrency * 4),
-        override=override,
-        limit_rate=rate,
-        chunks=ChunkPolicy(
-            threshold=0 if chunked else LARGE_BLOB, size=size if chunked else max(size, 64 * MiB)
-        ),
-        dry_run=dry_run,
-    )
-
-
-def _split(values: list[str] | None) -> tuple[str, ...]:
+def _split(values: tuple[str, ...]) -> tuple[str, ...]:
     """Repeatable options that also accept comma lists; braces keep their commas."""
-    return tuple(pattern for value in values or () for pattern in split_pattern_list(value))
+    return tuple(pattern for value in values for pattern in split_pattern_list(value))
 
 
 if __name__ == "__main__":

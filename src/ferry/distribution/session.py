@@ -8,6 +8,7 @@ answers auth challenges, retries connection errors, 5xx and 429 with jittered ba
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 from collections.abc import AsyncIterable, Mapping
 from dataclasses import dataclass
@@ -175,6 +176,12 @@ def _tls_verification(options: RegistryOptions) -> ssl.SSLContext | bool:
         return False
     if options.ca_file is not None:
         return ssl.create_default_context(cafile=str(options.ca_file))
+    return _system_trust()
+
+
+@functools.cache
+def _system_trust() -> ssl.SSLContext:
+    """The system's CA store, loaded once per process (loading it costs ~50 ms) and shared."""
     return ssl.create_default_context()
 
 

@@ -135,6 +135,10 @@ class BlobMover:
         self, route: BlobRoute, blob: Descriptor, session: UploadSession | None, log: Log
     ) -> None:
         self._emit(BlobQueued(str(blob.digest), blob.size))
+        if session is None:
+            # Opening the upload is a round trip; doing it before taking a slot keeps slots for
+            # moving bytes, so the link stays busy between blobs.
+            session = await self._open_upload(route)
         async with self._slots.slot(blob.size):
             loop = asyncio.get_running_loop()
             started = loop.time()
@@ -165,9 +169,7 @@ class BlobMover:
     async def _upload_whole(self, route: BlobRoute, blob: Descriptor, session: UploadSession | None) -> None:
         destination = route.destination
         if session is None:
-            opened = await destination.start_upload(route.destination_repository)
-            assert isinstance(opened, UploadSession)
-            session = opened
+            session = await self._open_upload(route)
         cursor = self._cursor(route, blob)
         try:
             await cursor.open()
@@ -182,9 +184,7 @@ class BlobMover:
         (its ``Range``) and continue from there instead of starting over."""
         destination = route.destination
         if session is None:
-            opened = await destination.start_upload(route.destination_repository)
-            assert isinstance(opened, UploadSession)
-            session = opened
+            session = await self._open_upload(route)
         cursor = self._cursor(route, blob)
         snapshots = {0: cursor.verifier.snapshot()}
         failures = 0
@@ -227,14 +227,17 @@ class BlobMover:
                 f"blob {blob.digest.short}: chunk at {session.offset} failed ({failure}); the registry "
                 f"cannot resume this upload ({refusal.message}), restarting the blob"
             )
-            opened = await route.destination.start_upload(route.destination_repository)
-            assert isinstance(opened, UploadSession)
-            return opened
+            return await self._open_upload(route)
         log(
             f"blob {blob.digest.short}: chunk at {session.offset} failed ({failure}); registry holds "
             f"{status.offset} bytes, resuming there"
         )
         return status
+
+    async def _open_upload(self, route: BlobRoute) -> UploadSession:
+        opened = await route.destination.start_upload(route.destination_repository)
+        assert isinstance(opened, UploadSession)  # no mount was asked for
+        return opened
 
     def _cursor(self, route: BlobRoute, blob: Descriptor) -> SourceCursor:
         return SourceCursor(

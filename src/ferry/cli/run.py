@@ -1,0 +1,127 @@
+"""Running a copy job from the command line: clients, the engine, output and exit status."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import click
+from rich.console import Console
+from rich.markup import escape
+
+from ferry.cli.endpoints import ClientPool, EndpointFlags, registry_options
+from ferry.cli.render import ProgressView, details, summary_json, summary_table
+from ferry.cli.units import parse_size
+from ferry.errors import FerryError, InvalidInput, RegistryError, describe_context
+from ferry.replication.engine.blobs import ChunkPolicy, MiB
+from ferry.replication.engine.copier import CopyEngine, CopyItem, CopyOptions, CopyResult
+from ferry.replication.engine.progress import ImageOutcome
+
+#: Blobs at least this big always go in resumable chunks, so a broken link costs one chunk, not the blob.
+LARGE_BLOB = 2 * 1024 * MiB
+
+
+@dataclass(frozen=True)
+class Job:
+    """What to copy: the two registries, and how to list the images once clients exist."""
+
+    source_registry: str
+    destination_registry: str
+    items: Callable[[ClientPool], Awaitable[list[CopyItem]]]
+
+
+@contextmanager
+def cli_errors() -> Iterator[None]:
+    """The CLI's edge: ferry's errors become one clear message and exit status 1."""
+    try:
+        yield
+    except FerryError as exc:
+        console = Console(stderr=True, highlight=False)
+        console.print("[bold red]error:[/] " + escape(exc.message + _where(exc)))
+        if exc.hint:
+            console.print("[yellow]hint:[/] " + escape(exc.hint))
+        sys.exit(1)
+    except KeyboardInterrupt:
+        Console(stderr=True).print("[yellow]stopped[/]: interrupted; nothing half-copied was tagged")
+        sys.exit(130)
+
+
+def copy_options(
+    *, override: bool, concurrency: int, limit_rate: str | None, chunked: bool, chunk_size: str, dry_run: bool
+) -> CopyOptions:
+    size = parse_size(chunk_size, option="--chunk-size")
+    if size < 1 * MiB:
+        raise InvalidInput("--chunk-size must be at least 1M", hint="registries expect chunks of megabytes")
+    rate = parse_size(limit_rate, option="--limit-rate") if limit_rate else None
+    return CopyOptions(
+        concurrency=concurrency,
+        image_concurrency=max(16, concurrency * 4),
+        override=override,
+        limit_rate=rate,
+        chunks=ChunkPolicy(
+            threshold=0 if chunked else LARGE_BLOB, size=size if chunked else max(size, 64 * MiB)
+        ),
+        dry_run=dry_run,
+    )
+
+
+def execute(
+    job: Job, src_flags: EndpointFlags, dst_flags: EndpointFlags, options: CopyOptions, *, json_output: bool
+) -> None:
+    """Run the job, print the outcome, exit 1 when any image failed."""
+    console = Console(stderr=True, highlight=False)
+    connections = options.concurrency * 2 + 16
+    started = time.monotonic()
+    view = ProgressView(
+        console,
+        live=console.is_terminal and not json_output,
+        lines=not console.is_terminal and not json_output and not options.dry_run,
+    )
+
+    async def main() -> list[CopyResult]:
+        pool = ClientPool()
+        try:
+            for registry, flags in ((job.source_registry, src_flags), (job.destination_registry, dst_flags)):
+                pool.add(registry, registry_options(registry, flags, max_connections=connections))
+            items = await job.items(pool)
+            if not items:
+                return []
+            with view:
+                return await CopyEngine(pool, options, emit=view).copy(items)
+        finally:
+            await pool.aclose()
+
+    results = asyncio.run(main())
+    seconds = time.monotonic() - started
+    if json_output:
+        click.echo(summary_json(results, view.totals, seconds, dry_run=options.dry_run))
+    elif not results:
+        console.print("nothing to copy: no repository:tag matched")
+    else:
+        out = Console(highlight=False)
+        for line in details(results, dry_run=options.dry_run):
+            out.print(line, soft_wrap=True)
+        out.print(summary_table(results, view.totals, seconds, dry_run=options.dry_run))
+        if options.dry_run:
+            out.print("dry run: nothing was copied; run again without --dry-run to copy")
+    failed = sum(1 for result in results if result.outcome is ImageOutcome.FAILED)
+    if failed:
+        console.print(
+            f"[bold red]{failed} image(s) failed[/]; the reasons are listed above. Fix them and run the same "
+            "command again: images already copied are skipped by digest."
+        )
+        sys.exit(1)
+
+
+def _where(exc: FerryError) -> str:
+    if isinstance(exc, RegistryError):
+        parts = [describe_context(exc.context)]
+        if exc.status is not None:
+            parts.append(f"HTTP {exc.status}")
+        parts.extend(f"{d.code}: {d.message}" for d in exc.details)
+        return " [" + "; ".join(parts) + "]"
+    return ""
