@@ -17,6 +17,7 @@ import httpx
 
 from ferry.distribution.auth import Authenticator
 from ferry.distribution.failures import RETRYABLE_STATUS, error_for_exception, error_for_response, retry_delay
+from ferry.distribution.network import asyncio_transport
 from ferry.distribution.options import RegistryOptions, is_loopback
 from ferry.errors import RequestContext, Unavailable
 
@@ -48,7 +49,7 @@ class RegistrySession:
             pool=None,
         )
         self.http = httpx.AsyncClient(
-            verify=_tls_verification(options),
+            transport=asyncio_transport(verify=_tls_verification(options), limits=limits),
             limits=limits,
             timeout=timeout,
             headers={"User-Agent": options.user_agent},
