@@ -1,10 +1,8 @@
-"""Live progress on a terminal, plain lines elsewhere, and the final summary (table or JSON)."""
+"""Live progress on a terminal, plain lines elsewhere, and the final summary table (rich)."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from dataclasses import dataclass, field
 from types import TracebackType
 
 from rich.console import Console
@@ -24,10 +22,10 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from ferry.cli.summary import Totals
 from ferry.cli.units import format_bytes
 from ferry.replication.engine.copier import CopyResult
 from ferry.replication.engine.progress import (
-    BlobDone,
     BlobQueued,
     BytesMoved,
     Event,
@@ -49,12 +47,6 @@ OUTCOME_STYLES = {
     ImageOutcome.SKIPPED_EXISTS: "yellow",
     ImageOutcome.FAILED: "bold red",
 }
-
-
-@dataclass
-class Totals:
-    bytes_sent: int = 0
-    blobs: Counter[str] = field(default_factory=Counter)
 
 
 class CountOrTransferColumn(ProgressColumn):
@@ -107,17 +99,15 @@ class ProgressView:
             self._progress.stop()
 
     def __call__(self, event: Event) -> None:
+        self.totals(event)
         progress = self._progress
         if isinstance(event, BytesMoved):
-            self.totals.bytes_sent += event.amount
             if progress is not None and self._bytes is not None:
                 progress.advance(self._bytes, event.amount)
         elif isinstance(event, BlobQueued):
             self._queued += event.size
             if progress is not None and self._bytes is not None:
                 progress.update(self._bytes, total=self._queued)
-        elif isinstance(event, BlobDone):
-            self.totals.blobs[event.outcome.value] += 1
         elif isinstance(event, ImagePlanned):
             if progress is not None and self._images is not None:
                 total = progress.tasks[self._images].total or 0
@@ -170,25 +160,3 @@ def details(results: list[CopyResult], *, dry_run: bool) -> list[str]:
         if result.message:
             lines.append(f"{'':>11}{escape(result.message)}")
     return lines
-
-
-def summary_json(results: list[CopyResult], totals: Totals, seconds: float, *, dry_run: bool) -> str:
-    counts = Counter(result.outcome.value for result in results)
-    document = {
-        "dry_run": dry_run,
-        "images": [
-            {
-                "source": str(result.item.source),
-                "destination": str(result.item.destination),
-                "outcome": result.outcome.value,
-                "digest": str(result.digest) if result.digest else None,
-                "message": result.message,
-            }
-            for result in results
-        ],
-        "counts": {outcome.value: counts[outcome.value] for outcome in ImageOutcome},
-        "bytes_sent": totals.bytes_sent,
-        "blobs": dict(totals.blobs),
-        "seconds": round(seconds, 3),
-    }
-    return json.dumps(document, indent=2)

@@ -10,16 +10,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import click
-from rich.console import Console
-from rich.markup import escape
 
 from ferry.cli.endpoints import ClientPool, EndpointFlags, registry_options
-from ferry.cli.render import ProgressView, details, summary_json, summary_table
+from ferry.cli.summary import Totals, summary_json
 from ferry.cli.units import parse_size
 from ferry.errors import FerryError, InvalidInput, RegistryError, describe_context
 from ferry.replication.engine.blobs import ChunkPolicy, MiB
 from ferry.replication.engine.copier import CopyEngine, CopyItem, CopyOptions, CopyResult
-from ferry.replication.engine.progress import ImageOutcome
+from ferry.replication.engine.progress import ImageOutcome, ProgressSink
 
 #: Blobs at least this big always go in resumable chunks, so a broken link costs one chunk, not the blob.
 LARGE_BLOB = 2 * 1024 * MiB
@@ -40,12 +38,17 @@ def cli_errors() -> Iterator[None]:
     try:
         yield
     except FerryError as exc:
+        from rich.console import Console
+        from rich.markup import escape
+
         console = Console(stderr=True, highlight=False)
         console.print("[bold red]error:[/] " + escape(exc.message + _where(exc)))
         if exc.hint:
             console.print("[yellow]hint:[/] " + escape(exc.hint))
         sys.exit(1)
     except KeyboardInterrupt:
+        from rich.console import Console
+
         Console(stderr=True).print("[yellow]stopped[/]: interrupted; nothing half-copied was tagged")
         sys.exit(130)
 
@@ -73,41 +76,41 @@ def execute(
     job: Job, src_flags: EndpointFlags, dst_flags: EndpointFlags, options: CopyOptions, *, json_output: bool
 ) -> None:
     """Run the job, print the outcome, exit 1 when any image failed."""
-    console = Console(stderr=True, highlight=False)
-    connections = options.concurrency * 2 + 16
     started = time.monotonic()
-    view = ProgressView(
-        console,
-        live=console.is_terminal and not json_output,
-        lines=not console.is_terminal and not json_output and not options.dry_run,
-    )
-
-    async def main() -> list[CopyResult]:
-        pool = ClientPool()
-        try:
-            for registry, flags in ((job.source_registry, src_flags), (job.destination_registry, dst_flags)):
-                pool.add(registry, registry_options(registry, flags, max_connections=connections))
-            items = await job.items(pool)
-            if not items:
-                return []
-            with view:
-                return await CopyEngine(pool, options, emit=view).copy(items)
-        finally:
-            await pool.aclose()
-
-    results = asyncio.run(main())
-    seconds = time.monotonic() - started
     if json_output:
-        click.echo(summary_json(results, view.totals, seconds, dry_run=options.dry_run))
-    elif not results:
+        # A machine reader gets JSON only; rich (a tenth of a second to import) is never loaded.
+        totals = Totals()
+        results = asyncio.run(_copy(job, src_flags, dst_flags, options, totals))
+        click.echo(summary_json(results, totals, time.monotonic() - started, dry_run=options.dry_run))
+        if any(result.outcome is ImageOutcome.FAILED for result in results):
+            sys.exit(1)
+        return
+    _execute_with_progress(job, src_flags, dst_flags, options, started)
+
+
+def _execute_with_progress(
+    job: Job, src_flags: EndpointFlags, dst_flags: EndpointFlags, options: CopyOptions, started: float
+) -> None:
+    from rich.console import Console
+
+    from ferry.cli.render import ProgressView, details, summary_table
+
+    console = Console(stderr=True, highlight=False)
+    view = ProgressView(
+        console, live=console.is_terminal, lines=not console.is_terminal and not options.dry_run
+    )
+    with view:
+        results = asyncio.run(_copy(job, src_flags, dst_flags, options, view))
+    seconds = time.monotonic() - started
+    if not results:
         console.print("nothing to copy: no repository:tag matched")
-    else:
-        out = Console(highlight=False)
-        for line in details(results, dry_run=options.dry_run):
-            out.print(line, soft_wrap=True)
-        out.print(summary_table(results, view.totals, seconds, dry_run=options.dry_run))
-        if options.dry_run:
-            out.print("dry run: nothing was copied; run again without --dry-run to copy")
+        return
+    out = Console(highlight=False)
+    for line in details(results, dry_run=options.dry_run):
+        out.print(line, soft_wrap=True)
+    out.print(summary_table(results, view.totals, seconds, dry_run=options.dry_run))
+    if options.dry_run:
+        out.print("dry run: nothing was copied; run again without --dry-run to copy")
     failed = sum(1 for result in results if result.outcome is ImageOutcome.FAILED)
     if failed:
         console.print(
@@ -115,6 +118,22 @@ def execute(
             "command again: images already copied are skipped by digest."
         )
         sys.exit(1)
+
+
+async def _copy(
+    job: Job, src_flags: EndpointFlags, dst_flags: EndpointFlags, options: CopyOptions, emit: ProgressSink
+) -> list[CopyResult]:
+    connections = options.concurrency * 2 + 16
+    pool = ClientPool()
+    try:
+        for registry, flags in ((job.source_registry, src_flags), (job.destination_registry, dst_flags)):
+            pool.add(registry, registry_options(registry, flags, max_connections=connections))
+        items = await job.items(pool)
+        if not items:
+            return []
+        return await CopyEngine(pool, options, emit=emit).copy(items)
+    finally:
+        await pool.aclose()
 
 
 def _where(exc: FerryError) -> str:

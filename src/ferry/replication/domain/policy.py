@@ -125,21 +125,14 @@ def direction_of(src_registry_id: int, dest_registry_id: int) -> Direction:
 
 
 def validate_policy(policy: Policy) -> Policy:
-    """The policy normalised, or ``InvalidField`` for the first field that is wrong."""
+    """The policy normalised, or ``InvalidField`` for the first field (in field order) that is wrong."""
     if policy.id < 0:
         raise InvalidField("id", f"{policy.id} is negative", hint="leave the id to the store")
-    for field, registry_id in (
-        ("src_registry_id", policy.src_registry_id),
-        ("dest_registry_id", policy.dest_registry_id),
-    ):
-        if registry_id < 0:
-            raise InvalidField(field, "is negative", hint="use 0 for the local registry or a registry's id")
-    if policy.src_registry_id == policy.dest_registry_id:
-        raise InvalidField(
-            "dest_registry_id",
-            f"is the source registry too (id {policy.src_registry_id})",
-            hint="choose a different destination; 0 is the local registry",
-        )
+    name = check_name("name", policy.name, limit=NAME_LIMIT)
+    _check_registries(policy.src_registry_id, policy.dest_registry_id)
+    namespace = _check_namespace(policy.dest_namespace)
+    replace_count = _check_replace_count(policy.dest_namespace_replace_count)
+    filters = tuple(_check_filter(f"filters[{index}]", item) for index, item in enumerate(policy.filters))
     trigger = _check_trigger(policy.trigger)
     if policy.single_active_replication and trigger.type is TriggerType.EVENT_BASED:
         raise InvalidField(
@@ -149,21 +142,33 @@ def validate_policy(policy: Policy) -> Policy:
         )
     if policy.speed > MAX_SPEED:
         raise InvalidField(
-            "speed", f"{policy.speed} Kbit/s is too large", hint="use at most 2147483647, or 0"
+            "speed", f"{policy.speed} Kbit/s is too large", hint=f"use at most {MAX_SPEED}, or 0"
         )
     return replace(
         policy,
-        name=check_name("name", policy.name, limit=NAME_LIMIT),
+        name=name,
         description=policy.description.strip(),
         creator=policy.creator.strip(),
-        dest_namespace=_check_namespace(policy.dest_namespace),
-        dest_namespace_replace_count=_check_replace_count(policy.dest_namespace_replace_count),
-        filters=tuple(_check_filter(f"filters[{index}]", item) for index, item in enumerate(policy.filters)),
+        dest_namespace=namespace,
+        dest_namespace_replace_count=replace_count,
+        filters=filters,
         trigger=trigger,
         speed=max(policy.speed, 0),
         creation_time=utc_time("creation_time", policy.creation_time),
         update_time=utc_time("update_time", policy.update_time),
     )
+
+
+def _check_registries(src_registry_id: int, dest_registry_id: int) -> None:
+    for field, registry_id in (("src_registry_id", src_registry_id), ("dest_registry_id", dest_registry_id)):
+        if registry_id < 0:
+            raise InvalidField(field, "is negative", hint="use 0 for the local registry or a registry's id")
+    if src_registry_id == dest_registry_id:
+        raise InvalidField(
+            "dest_registry_id",
+            f"is the source registry too (id {src_registry_id})",
+            hint="choose a different destination; 0 is the local registry",
+        )
 
 
 def _check_namespace(namespace: str) -> str:
