@@ -15,6 +15,7 @@ from ferry.oci.digest import Digest
 from ferry.oci.manifest import Manifest
 from ferry.oci.reference import ImageReference
 from ferry.replication.engine.blobs import BlobMover, BlobRoute, ChunkPolicy
+from ferry.replication.domain.status import already_exists_message
 from ferry.replication.engine.progress import (
     ImageDone,
     ImageOutcome,
@@ -110,8 +111,8 @@ class CopyEngine:
             return ImageOutcome.UP_TO_DATE, digest, "already up to date"
         if current is not None and not self._options.override and dst.digest is None:
             message = (
-                f"destination tag exists with a different digest ({current.digest.short}, source "
-                f"{digest.short}) and override is off; enable override to replace it"
+                f"{already_exists_message(str(dst))}: it points at {current.digest.short}, "
+                f"the source at {digest.short}"
             )
             self._log(item, f"skipped: {message}")
             return ImageOutcome.SKIPPED_EXISTS, digest, message
