@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.support.blobs import BlobSpec
@@ -132,8 +133,7 @@ def test_dry_run_lists_the_plan_and_copies_nothing(
         ).returncode
         == 0
     )
-    listing = subprocess.run(["curl", "-s", f"{registry_b.url}/v2/_catalog"], capture_output=True, text=True)
-    assert json.loads(listing.stdout)["repositories"] == []
+    assert httpx.get(f"{registry_b.url}/v2/_catalog").json()["repositories"] == []
 
 
 def test_no_override_reports_skipped_images(registry: RegistryServer, registry_b: RegistryServer) -> None:
