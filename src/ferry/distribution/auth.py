@@ -13,10 +13,11 @@ import time
 from dataclasses import dataclass
 from enum import StrEnum
 
-import httpx
+from yarl import URL
 
 from ferry.distribution.challenge import Challenge, covers, merge_scopes, parse_challenge
 from ferry.distribution.options import Credentials
+from ferry.distribution.transport import Transport, TransportFailure
 from ferry.errors import RequestContext, Unauthorized, Unavailable
 
 
@@ -40,7 +41,7 @@ class Token:
 class Authenticator:
     """Knows how one registry wants to be authenticated and holds its tokens."""
 
-    def __init__(self, registry: str, credentials: Credentials | None, http: httpx.AsyncClient) -> None:
+    def __init__(self, registry: str, credentials: Credentials | None, http: Transport) -> None:
         self.registry = registry
         self.credentials = credentials
         self.scheme = AuthScheme.UNKNOWN
@@ -107,7 +108,7 @@ class Authenticator:
 
     async def _request_token(self, challenge: Challenge, scopes: tuple[str, ...]) -> Token:
         assert challenge.realm is not None
-        params: list[tuple[str, str | int | float | bool | None]] = []
+        params: list[tuple[str, str]] = []
         if challenge.service:
             params.append(("service", challenge.service))
         params.extend(("scope", scope) for scope in scopes)
@@ -115,11 +116,12 @@ class Authenticator:
         context = RequestContext(self.registry, operation="token request")
         self.token_requests += 1
         started = time.monotonic()
+        url = str(URL(challenge.realm).extend_query(params))
         try:
-            response = await self._http.get(challenge.realm, params=params, headers=headers)
-        except httpx.HTTPError as exc:
+            response = await self._http.request("GET", url, headers=headers)
+        except TransportFailure as exc:
             raise Unavailable(
-                f"cannot reach the token service {_realm_host(challenge.realm)}: {type(exc).__name__}",
+                f"cannot reach the token service {_realm_host(challenge.realm)}: {exc.reason}",
                 context=context,
             ) from exc
         if response.status_code in (401, 403):
@@ -155,4 +157,4 @@ def _basic(credentials: Credentials) -> str:
 
 
 def _realm_host(realm: str) -> str:
-    return httpx.URL(realm).host or realm
+    return URL(realm).host or realm

@@ -1,19 +1,18 @@
-"""Reading a blob as a stream of chunks, with transport errors translated."""
+"""Reading a blob as a stream of chunks, with transport failures translated."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import httpx
-
 from ferry.distribution.failures import error_for_exception
+from ferry.distribution.transport import Reply, TransportFailure
 from ferry.errors import RequestContext
 
 
 class BlobReader:
     """The body of a blob download. ``size`` is the number of bytes ``chunks()`` will yield, if known."""
 
-    def __init__(self, response: httpx.Response, *, context: RequestContext, skip: int = 0) -> None:
+    def __init__(self, response: Reply, *, context: RequestContext, skip: int = 0) -> None:
         self._response = response
         self._context = context
         self._skip = skip
@@ -23,12 +22,12 @@ class BlobReader:
     async def chunks(self) -> AsyncIterator[bytes]:
         skip = self._skip
         try:
-            async for chunk in self._response.aiter_bytes():
+            async for chunk in self._response.chunks():
                 if skip:
                     if len(chunk) <= skip:
                         skip -= len(chunk)
                         continue
                     chunk, skip = chunk[skip:], 0
                 yield chunk
-        except httpx.HTTPError as exc:
+        except TransportFailure as exc:
             raise error_for_exception(exc, self._context, "blob download interrupted") from exc

@@ -6,12 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-import httpx
-
 from ferry.distribution.blobs import BlobReader
 from ferry.distribution.challenge import CATALOG_SCOPE, repository_scope
 from ferry.distribution.options import RegistryOptions
 from ferry.distribution.session import RegistrySession, RequestStats
+from ferry.distribution.transport import Reply
 from ferry.distribution.uploads import Mounted, UploadSession, UploadsMixin
 from ferry.errors import IntegrityError, NotFound, RequestContext, Unauthorized
 from ferry.oci.digest import Digest
@@ -263,8 +262,5 @@ class RegistryClient(UploadsMixin):
         if response.status_code not in (200, 202, 204):
             raise self.session.fail(response, context, "blob deletion failed")
 
-    async def _next_page(self, response: httpx.Response) -> str | None:
-        target = response.links.get("next", {}).get("url")
-        if not target:
-            return None
-        return str(response.url.join(target))
+    async def _next_page(self, response: Reply) -> str | None:
+        return response.link("next")

@@ -7,9 +7,8 @@ import json
 import random
 import time
 
-import httpx
-
 from ferry.distribution.options import RetryPolicy
+from ferry.distribution.transport import Reply, TransportFailure
 from ferry.errors import (
     Conflict,
     Denied,
@@ -55,10 +54,10 @@ def parse_error_body(content: bytes) -> tuple[RegistryErrorDetail, ...]:
     return tuple(details)
 
 
-def error_for_response(response: httpx.Response, context: RequestContext, summary: str) -> RegistryError:
+def error_for_response(response: Reply, context: RequestContext, summary: str) -> RegistryError:
     """Build the right ``RegistryError`` for an error response whose body has been read."""
     status = response.status_code
-    details = parse_error_body(response.content) if response.is_stream_consumed else ()
+    details = parse_error_body(response.content)
     codes = {detail.code for detail in details}
     kind: type[RegistryError]
     if status == 404 or codes & _NOT_FOUND_CODES:
@@ -76,31 +75,20 @@ def error_for_response(response: httpx.Response, context: RequestContext, summar
     return kind(summary, context=context, status=status, details=details, hint=_HINTS.get(status))
 
 
-def error_for_exception(exc: httpx.HTTPError, context: RequestContext, summary: str) -> RegistryError:
-    """Connection-level failures: always ``Unavailable``, naming the kind of failure."""
-    reasons: dict[type[httpx.HTTPError], str] = {
-        httpx.ConnectTimeout: "connection timed out",
-        httpx.ReadTimeout: "no data received within the idle timeout",
-        httpx.WriteTimeout: "could not send data within the idle timeout",
-        httpx.ConnectError: "cannot connect",
-        httpx.RemoteProtocolError: "connection closed unexpectedly",
-        httpx.ReadError: "connection broken while reading",
-        httpx.WriteError: "connection broken while sending",
-    }
-    reason = reasons.get(type(exc), type(exc).__name__)
-    text = str(exc)
-    if "CERTIFICATE_VERIFY_FAILED" in text:
+def error_for_exception(failure: TransportFailure, context: RequestContext, summary: str) -> RegistryError:
+    """A request that got no HTTP answer: always ``Unavailable``, naming the kind of failure."""
+    if failure.certificate:
         return Unavailable(
             f"{summary}: TLS certificate verification failed",
             context=context,
             hint="pass the registry's CA with --src-ca/--dest-ca, or --src-insecure/--dest-insecure "
             "to skip verification for this registry only",
         )
-    hint = "check the host and port, and that the registry is running" if reason == "cannot connect" else None
-    return Unavailable(f"{summary}: {reason}", context=context, hint=hint)
+    hint = "check the host and port, and that the registry is running" if failure.refused else None
+    return Unavailable(f"{summary}: {failure.reason}", context=context, hint=hint)
 
 
-def retry_delay(policy: RetryPolicy, attempt: int, response: httpx.Response | None) -> float:
+def retry_delay(policy: RetryPolicy, attempt: int, response: Reply | None) -> float:
     """Seconds to wait before ``attempt`` (1-based): ``Retry-After`` if given, else full jitter."""
     if response is not None:
         after = parse_retry_after(response.headers.get("retry-after"))

@@ -2,7 +2,7 @@
 
 Every request to a registry goes through :meth:`RegistrySession.send`; it attaches credentials,
 answers auth challenges, retries connection errors, 5xx and 429 with jittered backoff (honouring
-``Retry-After``) when the request can be replayed, and translates transport exceptions.
+``Retry-After``) when the request can be replayed, and translates transport failures.
 """
 
 from __future__ import annotations
@@ -10,16 +10,16 @@ from __future__ import annotations
 import asyncio
 import functools
 import ssl
-from collections.abc import AsyncIterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-import httpx
+from yarl import URL
 
 from ferry.distribution.auth import Authenticator
 from ferry.distribution.failures import RETRYABLE_STATUS, error_for_exception, error_for_response, retry_delay
-from ferry.distribution.network import asyncio_transport
 from ferry.distribution.options import RegistryOptions, is_loopback
-from ferry.errors import RequestContext, Unavailable
+from ferry.distribution.transport import Body, Reply, Transport, TransportFailure
+from ferry.errors import RegistryError, RequestContext, Unavailable
 
 
 @dataclass
@@ -29,9 +29,6 @@ class RequestStats:
     failures: int = 0
 
 
-Body = bytes | AsyncIterable[bytes] | None
-
-
 class RegistrySession:
     """HTTP plumbing for one registry host. Not for direct use above ``distribution``."""
 
@@ -39,29 +36,19 @@ class RegistrySession:
         self.registry = registry
         self.options = options
         self.stats = RequestStats()
-        limits = httpx.Limits(
-            max_connections=options.max_connections, max_keepalive_connections=options.max_connections
+        self.transport = Transport(
+            verify=_tls_verification(options),
+            max_connections=options.max_connections,
+            connect_timeout=options.timeouts.connect,
+            idle_timeout=options.timeouts.idle,
+            user_agent=options.user_agent,
         )
-        timeout = httpx.Timeout(
-            connect=options.timeouts.connect,
-            read=options.timeouts.idle,
-            write=options.timeouts.idle,
-            pool=None,
-        )
-        self.http = httpx.AsyncClient(
-            transport=asyncio_transport(verify=_tls_verification(options), limits=limits),
-            limits=limits,
-            timeout=timeout,
-            headers={"User-Agent": options.user_agent},
-            follow_redirects=False,
-            trust_env=False,
-        )
-        self.auth = Authenticator(registry, options.credentials, self.http)
+        self.auth = Authenticator(registry, options.credentials, self.transport)
         self._base_url: str | None = None
         self._base_lock = asyncio.Lock()
 
     async def aclose(self) -> None:
-        await self.http.aclose()
+        await self.transport.aclose()
 
     async def base_url(self) -> str:
         """``https://host`` or ``http://host``; loopback hosts try HTTPS and fall back to HTTP."""
@@ -87,11 +74,13 @@ class RegistrySession:
         params: Mapping[str, str] | None = None,
         stream: bool = False,
         follow_redirects: bool = False,
-    ) -> httpx.Response:
+    ) -> Reply:
         """Send one request with auth and retries; the caller checks the status.
 
-        ``stream=True`` returns an unread response the caller must close.
+        ``stream=True`` returns an unread reply (for 2xx) that the caller must close.
         """
+        if params:
+            url = str(URL(url, encoded=True).update_query(params))
         replayable = body is None or isinstance(body, bytes)
         if not replayable:
             await self.auth.prepare(scopes)
@@ -99,27 +88,33 @@ class RegistrySession:
         answered_challenge = False
         while True:
             attempt += 1
-            request = self.http.build_request(
-                method,
-                url,
-                headers={**self.auth.headers_for(scopes), **(headers or {})},
-                content=body,
-                params=params,
-            )
+            sent_headers = {**self.auth.headers_for(scopes), **(headers or {})}
             self.stats.requests += 1
             try:
-                response = await self.http.send(request, stream=True, follow_redirects=follow_redirects)
-            except httpx.HTTPError as exc:
-                if replayable and attempt < self.options.retry.attempts and _transient(exc):
+                response = await self.transport.request(
+                    method,
+                    url,
+                    headers=sent_headers,
+                    body=body,
+                    stream=stream,
+                    follow_redirects=follow_redirects,
+                )
+            except TransportFailure as failure:
+                if (
+                    replayable
+                    and attempt < self.options.retry.attempts
+                    and not (failure.certificate or failure.refused)
+                ):
                     self.stats.retries += 1
                     await asyncio.sleep(retry_delay(self.options.retry, attempt, None))
                     continue
                 self.stats.failures += 1
-                raise error_for_exception(exc, context, summary) from exc
+                raise error_for_exception(failure, context, summary) from failure
+            if stream and response.status_code >= 300:
+                response = await self._read_error(response, context, summary)
             if response.status_code == 401 and replayable and not answered_challenge:
-                await response.aread()
                 answered_challenge = True
-                sent = "Authorization" in request.headers
+                sent = "Authorization" in sent_headers
                 if await self.auth.handle_challenge(
                     response.headers.get("www-authenticate"), scopes, sent=sent
                 ):
@@ -130,21 +125,26 @@ class RegistrySession:
                 and replayable
                 and attempt < self.options.retry.attempts
             ):
-                await response.aread()
                 self.stats.retries += 1
                 await asyncio.sleep(retry_delay(self.options.retry, attempt, response))
                 continue
-            if not stream or response.status_code >= 400:
-                try:
-                    await response.aread()
-                except httpx.HTTPError as exc:
-                    raise error_for_exception(exc, context, summary) from exc
             if response.status_code >= 400:
                 self.stats.failures += 1
             return response
 
-    def fail(self, response: httpx.Response, context: RequestContext, summary: str) -> Exception:
+    def fail(self, response: Reply, context: RequestContext, summary: str) -> RegistryError:
         return error_for_response(response, context, summary)
+
+    async def _read_error(self, response: Reply, context: RequestContext, summary: str) -> Reply:
+        """A streamed request that was answered with an error: read the (small) error body."""
+        try:
+            content = b"".join([chunk async for chunk in response.chunks()])
+        except TransportFailure as failure:
+            raise error_for_exception(failure, context, summary) from failure
+        finally:
+            await response.aclose()
+        response.content = content
+        return response
 
     async def _discover_base_url(self) -> str:
         host = self.registry
@@ -153,22 +153,17 @@ class RegistrySession:
         if self.options.plain_http is False or not is_loopback(host):
             return f"https://{host}"
         try:
-            response = await self.http.get(f"https://{host}/v2/")
-            await response.aclose()
-        except httpx.ConnectError as exc:
-            if "CERTIFICATE_VERIFY_FAILED" in str(exc):
-                raise error_for_exception(exc, RequestContext(host), "ping") from exc
-            if _refused(exc):
+            await self.transport.request("GET", f"https://{host}/v2/", headers={})
+        except TransportFailure as failure:
+            if failure.certificate:
+                raise error_for_exception(failure, RequestContext(host), "ping") from failure
+            if failure.refused:
                 raise Unavailable(
                     "cannot connect: nothing is listening there",
                     context=RequestContext(host),
                     hint="check the host and port, and that the registry is running",
-                ) from exc
+                ) from failure
             return f"http://{host}"
-        except (httpx.RemoteProtocolError, httpx.ReadError):
-            return f"http://{host}"
-        except httpx.HTTPError as exc:
-            raise error_for_exception(exc, RequestContext(host), "ping") from exc
         return f"https://{host}"
 
 
@@ -184,14 +179,3 @@ def _tls_verification(options: RegistryOptions) -> ssl.SSLContext | bool:
 def _system_trust() -> ssl.SSLContext:
     """The system's CA store, loaded once per process (loading it costs ~50 ms) and shared."""
     return ssl.create_default_context()
-
-
-def _transient(exc: httpx.HTTPError) -> bool:
-    if isinstance(exc, httpx.ConnectError) and "CERTIFICATE_VERIFY_FAILED" in str(exc):
-        return False
-    return isinstance(exc, httpx.TransportError)
-
-
-def _refused(exc: httpx.ConnectError) -> bool:
-    text = str(exc).lower()
-    return "refused" in text or "errno 111" in text

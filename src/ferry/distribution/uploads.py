@@ -10,10 +10,11 @@ import contextlib
 from collections.abc import AsyncIterable
 from dataclasses import dataclass
 
-import httpx
+from yarl import URL
 
 from ferry.distribution.challenge import repository_scope
 from ferry.distribution.session import RegistrySession
+from ferry.distribution.transport import Reply
 from ferry.errors import RegistryError, RequestContext
 from ferry.oci.digest import Digest
 
@@ -156,20 +157,20 @@ class UploadsMixin:
             )
 
 
-def _location(response: httpx.Response, fallback: str | None = None) -> str:
+def _location(response: Reply, fallback: str | None = None) -> str:
     location = response.headers.get("location")
     if not location:
         if fallback is None:
             raise RegistryError(
                 "registry opened an upload without a Location",
-                context=RequestContext(response.url.host),
+                context=RequestContext(URL(response.url).host or response.url),
                 status=response.status_code,
             )
         return fallback
-    return str(response.url.join(location))
+    return response.join(location)
 
 
-def _next_offset(response: httpx.Response, default: int) -> int:
+def _next_offset(response: Reply, default: int) -> int:
     """The offset after the registry's ``Range: 0-N`` header (N + 1), or ``default``.
 
     Distribution writes ``0-0`` for an empty upload as well as for one holding a single byte;
@@ -187,4 +188,4 @@ def _next_offset(response: httpx.Response, default: int) -> int:
 
 
 def _with_digest(location: str, digest: Digest) -> str:
-    return str(httpx.URL(location).copy_merge_params({"digest": str(digest)}))
+    return str(URL(location, encoded=True).update_query({"digest": str(digest)}))

@@ -2,21 +2,19 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import pytest
 
 from ferry.distribution.failures import error_for_response, parse_retry_after, retry_delay
 from ferry.distribution.options import RetryPolicy, is_loopback
+from ferry.distribution.transport import Reply
 from ferry.errors import Conflict, Denied, NotFound, RegistryError, RequestContext, Unauthorized, Unavailable
 
 CONTEXT = RequestContext("reg.io", "ns/app", "v1", "get manifest")
 
 
-def response(status: int, errors: list[dict[str, object]] | None = None, **headers: str) -> httpx.Response:
+def response(status: int, errors: list[dict[str, object]] | None = None, **headers: str) -> Reply:
     body = json.dumps({"errors": errors}).encode() if errors is not None else b""
-    return httpx.Response(
-        status, content=body, headers=headers, request=httpx.Request("GET", "https://reg.io/v2/")
-    )
+    return Reply(status, {name.lower(): value for name, value in headers.items()}, "https://reg.io/v2/", body)
 
 
 @pytest.mark.parametrize(
@@ -62,8 +60,8 @@ def test_retry_after_seconds_and_dates() -> None:
 
 def test_retry_delay_honours_retry_after_up_to_the_cap() -> None:
     policy = RetryPolicy(max_retry_after=30)
-    assert retry_delay(policy, 1, response(429, None, **{"Retry-After": "3"})) == 3.0
-    assert retry_delay(policy, 1, response(429, None, **{"Retry-After": "3600"})) == 30.0
+    assert retry_delay(policy, 1, response(429, None, **{"retry-after": "3"})) == 3.0
+    assert retry_delay(policy, 1, response(429, None, **{"retry-after": "3600"})) == 30.0
 
 
 def test_retry_delay_backs_off_exponentially_with_jitter() -> None:

@@ -14,8 +14,8 @@ from ferry.oci.descriptor import Descriptor
 from ferry.oci.digest import Digest
 from ferry.oci.manifest import Manifest
 from ferry.oci.reference import ImageReference
-from ferry.replication.engine.blobs import BlobMover, BlobRoute, ChunkPolicy
 from ferry.replication.domain.status import already_exists_message
+from ferry.replication.engine.blobs import BlobMover, BlobRoute, ChunkPolicy
 from ferry.replication.engine.progress import (
     ImageDone,
     ImageOutcome,
