@@ -75,7 +75,7 @@ def endpoint_options(function: F) -> F:
             "-j",
             "--concurrency",
             type=click.IntRange(1, 256),
-            default=8,
+            default=16,
             show_default=True,
             help="Blob transfers running at once, across all images.",
         ),

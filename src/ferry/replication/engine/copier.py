@@ -50,8 +50,8 @@ class CopyOptions:
     """``concurrency`` bounds blob transfers across the whole run; ``image_concurrency`` bounds
     images being examined at once (metadata requests never wait behind big layers)."""
 
-    concurrency: int = 8
-    image_concurrency: int = 32
+    concurrency: int = 16
+    image_concurrency: int = 64
     override: bool = True
     limit_rate: int | None = None
     chunks: ChunkPolicy = field(default_factory=ChunkPolicy)
