@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -128,7 +129,17 @@ async def _copy(
     try:
         for registry, flags in ((job.source_registry, src_flags), (job.destination_registry, dst_flags)):
             pool.add(registry, registry_options(registry, flags, max_connections=connections))
-        items = await job.items(pool)
+        # Reaching the destination (and, on loopback, finding out whether it speaks TLS) overlaps
+        # with listing the source instead of adding a round trip after it.
+        reaching = asyncio.create_task(pool(job.destination_registry).connect())
+        try:
+            items = await job.items(pool)
+        except BaseException:
+            reaching.cancel()
+            with contextlib.suppress(BaseException):
+                await reaching
+            raise
+        await reaching
         if not items:
             return []
         return await CopyEngine(pool, options, emit=emit).copy(items)

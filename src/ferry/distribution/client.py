@@ -60,6 +60,11 @@ class RegistryClient(UploadsMixin):
     ) -> RequestContext:
         return RequestContext(self.registry, repository, reference, operation)
 
+    async def connect(self) -> str:
+        """Settle how to reach the registry (HTTPS, or HTTP for loopback hosts that do not speak TLS)
+        ahead of the first real request, so callers can overlap it with other work."""
+        return await self.session.base_url()
+
     async def ping(self) -> PingResult:
         """Check that this is a registry and that the credentials work (like ``docker login``)."""
         context = self.context(operation="ping")
