@@ -125,7 +125,7 @@ def console(run: RunResult) -> str:
             mixes = [f"{tool}: {_mix(result.figures(tool).request_mix)}" for tool in tools]
             out.append("  requests by method, cold: " + "; ".join(mixes))
         for target in targets(result):
-            verdict = "PASS" if target.passed else "FAIL"
+            verdict = target.verdict
             out.append(f"  [{verdict}] {target.tool}: {target.goal}: {target.measured}")
         for tool in tools:
             for problem in result.figures(tool).problems[:20]:
@@ -140,7 +140,7 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def _target_rows(found: list[Target], workload: str) -> list[list[str]]:
-    return [[workload, t.tool, t.goal, t.measured, "**PASS**" if t.passed else "**FAIL**"] for t in found]
+    return [[workload, t.tool, t.goal, t.measured, f"**{t.verdict}**"] for t in found]
 
 
 def markdown(run: RunResult, *, results_file: str, command: str) -> str:

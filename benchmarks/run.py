@@ -18,12 +18,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 import argparse
 import asyncio
 import dataclasses
+import fcntl
 import json
 import os
 import platform
 import shutil
 import signal
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import FrameType
 
@@ -142,12 +146,20 @@ def _link_summary(config: LinkConfig, check: LinkCheck | None) -> dict[str, obje
     return summary
 
 
+@dataclass
+class Progress:
+    """What a workload has produced so far, kept by the caller so an interrupted run still reports it."""
+
+    seed_seconds: float = 0.0
+    source_problems: list[str] = field(default_factory=list)
+    trials: list[Trial] = field(default_factory=list)
+
+
 def run_workload(
-    workload: Workload, tools: list[Tool], args: argparse.Namespace, settings: TrialSettings
-) -> WorkloadResult:
+    workload: Workload, tools: list[Tool], args: argparse.Namespace, settings: TrialSettings, done: Progress
+) -> None:
     """Seed a fresh source, then every round of every tool; the scratch data goes at the end."""
     blob_bytes = workload.unique_blob_bytes
-    manifests = workload.unique_manifests()
     linked = workload.linked
     print(
         f"\n[{workload.name}] {len(workload.repositories)} repositories, {len(workload.tags)} tags, "
@@ -161,25 +173,31 @@ def run_workload(
         with start_registry(scratch / "source") as source:
             started = time.monotonic()
             seed_workload(source, workload)
-            seed_seconds = time.monotonic() - started
-            source_problems = check_registry(source, NAMESPACE, workload)
-            print(f"[{workload.name}] source seeded in {seed_seconds:.1f} s and checked", flush=True)
-            if source_problems:
+            done.seed_seconds = time.monotonic() - started
+            done.source_problems = check_registry(source, NAMESPACE, workload)
+            print(f"[{workload.name}] source seeded in {done.seed_seconds:.1f} s and checked", flush=True)
+            if done.source_problems:
                 raise RuntimeError(
-                    f"the source registry is not what the workload says: {source_problems[:5]}"
+                    f"the source registry is not what the workload says: {done.source_problems[:5]}"
                 )
             warm_up(source.host)
-            trials: list[Trial] = []
             for number in range(args.repeat):
                 for tool in tools if number % 2 == 0 else list(reversed(tools)):
                     print(f"[{workload.name}] round {number + 1}/{args.repeat}: {tool.name} …", flush=True)
                     run_trial = sync_trial if linked else copy_trial
                     trial = run_trial(tool, source, workload, settings, number)
                     print(f"    {_brief(trial)}", flush=True)
-                    trials.append(trial)
+                    done.trials.append(trial)
     finally:
         if not args.keep:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def describe(workload: Workload, link: LinkConfig, done: Progress) -> WorkloadResult:
+    """The workload's shape next to what its trials measured."""
+    blob_bytes = workload.unique_blob_bytes
+    manifests = workload.unique_manifests()
+    linked = workload.linked
     return WorkloadResult(
         name=workload.name,
         description=workload.description,
@@ -191,10 +209,10 @@ def run_workload(
         unique_blob_bytes=blob_bytes,
         unique_manifests=len(manifests),
         unique_manifest_bytes=sum(len(m) for m in manifests.values()),
-        link_seconds=blob_bytes * 8 / settings.link.rate_bits if linked else None,
-        seed_seconds=seed_seconds,
-        source_problems=source_problems,
-        trials=trials,
+        link_seconds=blob_bytes * 8 / link.rate_bits if linked else None,
+        seed_seconds=done.seed_seconds,
+        source_problems=done.source_problems,
+        trials=done.trials,
     )
 
 
@@ -222,13 +240,44 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt  # SIGTERM (and SIGINT in a background job) clean up exactly like Ctrl-C
 
 
+@contextmanager
+def exclusive_machine() -> Iterator[None]:
+    """Hold ``.work/bench.lock`` for the whole run; a second run waits for the first.
+
+    Why: two benchmark runs at once share two cores and skew each other's every number.
+    """
+    lock_path = ROOT / ".work" / "bench.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            print(f"waiting for another benchmark run ({lock.read().strip()}) to finish …", flush=True)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"pid {os.getpid()}\n")
+        lock.flush()
+        yield
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     # Explicit handlers: a shell starts background jobs with SIGINT ignored, and Python keeps that.
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        with exclusive_machine():
+            return _run(args, argv)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(args: argparse.Namespace, argv: list[str] | None) -> int:
     link = LinkConfig(delay=args.delay_ms / 1e3, rate_bits=args.rate_mbit * 1e6, handshake=args.handshake)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    started = datetime.now(UTC)
+    stamp = started.strftime("%Y%m%dT%H%M%SZ")
     workdir = args.workdir / stamp
     env = environment()
     print("\n".join(f"{key}: {value}" for key, value in env.items()), flush=True)
@@ -241,21 +290,31 @@ def main(argv: list[str] | None = None) -> int:
     print(f"link: {link.delay * 1e3:g} ms one way, {link.rate_bits / 1e6:g} Mbit/s", end="; ")
     print(link_info.get("check", "not checked"), flush=True)
     results: list[WorkloadResult] = []
+    interrupted = False
     try:
         for name in args.workloads:
-            results.append(run_workload(WORKLOADS[name](), args.tool_list, args, settings))
+            workload, done = WORKLOADS[name](), Progress()
+            try:
+                run_workload(workload, args.tool_list, args, settings, done)
+            finally:
+                if done.trials:
+                    results.append(describe(workload, link, done))
     except KeyboardInterrupt:
+        interrupted = True
         print("\ninterrupted: registries and emulators stopped, scratch data removed", file=sys.stderr)
-        return 130
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
-    run = RunResult(datetime.now(UTC).strftime("%Y-%m-%d %H:%M"), env, link_info, args.repeat, results)
+    run = RunResult(
+        started.strftime("%Y-%m-%d %H:%M"), env, link_info, args.repeat, results, interrupted=interrupted
+    )
     RESULTS.mkdir(parents=True, exist_ok=True)
-    results_file = RESULTS / f"{stamp}.json"
+    results_file = RESULTS / f"{stamp}{'-interrupted' if interrupted else ''}.json"
     results_file.write_text(json.dumps(dataclasses.asdict(run), indent=2) + "\n")
     print(console(run))
     print(f"\nraw results: {results_file.relative_to(ROOT)}")
+    if interrupted:
+        return 130  # a partial run never overwrites the report
     if not args.no_docs:
         command = "python benchmarks/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
         DOCS.write_text(
