@@ -22,11 +22,11 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
-from typing import Literal, Self
+from typing import Literal
 
 from tests.support.blobs import BlobSpec
 from tests.support.images import ImageSpec, IndexSpec
+from tests.support.net import BackgroundServer
 
 Corruption = Literal["bytes", "longer", "shorter"]
 _ROUTE = re.compile(r"^/v2/(?P<repo>.+)/(?P<kind>manifests|blobs)/(?P<ref>[^/]+)$")
@@ -47,13 +47,15 @@ def _corrupt(chunks: Iterator[bytes], size: int, how: Corruption) -> Iterator[by
         yield b"\x00TRAILING-GARBAGE"
 
 
-class HostileRegistry:
+class HostileRegistry(BackgroundServer):
     """Serves ``/v2/``, manifests and blobs (GET/HEAD) for ``repository``; no auth, plain HTTP.
 
     ``corrupt_digest`` picks the lying object (a blob or manifest digest; by
     default the first layer of the first image).  Requests are recorded in
     ``requests`` as ``(method, path)``.
     """
+
+    thread_name = "hostile-registry"
 
     def __init__(
         self,
@@ -80,7 +82,6 @@ class HostileRegistry:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
         self.port: int = self._httpd.server_address[1]
-        self._thread: threading.Thread | None = None
 
     def _add_nested(self, index: IndexSpec) -> None:
         for child in index.children:
@@ -101,31 +102,6 @@ class HostileRegistry:
     password: str | None = None
     ca_file: Path | None = None
     tls = False
-
-    def start(self) -> Self:
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},  # fast shutdown()
-            name="hostile-registry",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._httpd.server_close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def _content(self, digest: str, chunks: Iterator[bytes], size: int) -> tuple[int, Iterator[bytes]]:
         if digest != self.corrupt_digest:

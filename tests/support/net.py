@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable
+from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import Protocol, TypeVar
+from types import TracebackType
+from typing import Protocol, Self, TypeVar
 
 T = TypeVar("T")
 
@@ -75,3 +78,41 @@ def client_ssl_context(ca_file: Path | None) -> ssl.SSLContext:
     if ca_file is not None:
         ctx.load_verify_locations(cafile=str(ca_file))
     return ctx
+
+
+class BackgroundServer:
+    """Serves ``_httpd`` from a daemon thread; usable as a context manager.
+
+    Subclasses bind ``self._httpd`` in ``__init__`` (so the port is known before ``start``) and
+    name their thread with ``thread_name``.
+    """
+
+    thread_name = "test-server"
+    _httpd: ThreadingHTTPServer
+    _thread: threading.Thread | None = None
+
+    def start(self) -> Self:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever,
+                kwargs={"poll_interval": 0.05},  # fast shutdown()
+                name=self.thread_name,
+                daemon=True,
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._httpd.server_close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -12,16 +12,17 @@ import json
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
-from tests.support.net import wait_until
+from tests.support.net import BackgroundServer, wait_until
 
 Event = dict[str, Any]
 
 
-class NotificationSink:
+class NotificationSink(BackgroundServer):
     """Records every event of every envelope POSTed to ``url``; can answer with a chosen status."""
+
+    thread_name = "notification-sink"
 
     def __init__(self, *, status: int = 200) -> None:
         self.status = status
@@ -31,7 +32,6 @@ class NotificationSink:
         self._httpd.daemon_threads = True
         self.port: int = self._httpd.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/events"
-        self._thread: threading.Thread | None = None
 
     @property
     def events(self) -> list[Event]:
@@ -43,31 +43,6 @@ class NotificationSink:
         return wait_until(
             lambda: next((e for e in self.events if predicate(e)), None), timeout=timeout, what="notification"
         )
-
-    def start(self) -> Self:
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},  # fast shutdown()
-            name="notification-sink",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._httpd.server_close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         sink = self

@@ -23,7 +23,6 @@ import urllib.parse
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Literal
 
 from cryptography import x509
@@ -31,6 +30,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
+
+from tests.support.net import BackgroundServer
 
 TokenField = Literal["token", "access_token", "both"]
 
@@ -73,7 +74,7 @@ def _self_signed(key: ec.EllipticCurvePrivateKey, common_name: str) -> x509.Cert
     )
 
 
-class TokenServer:
+class TokenServer(BackgroundServer):
     """Threaded token endpoint at ``realm`` (``http://127.0.0.1:PORT/token``).
 
     Credentials are checked with HTTP Basic against ``users``.  Valid users get
@@ -85,6 +86,8 @@ class TokenServer:
     ``exp + 60 s`` has passed — use a negative ``jwt_lifetime`` (< -60) to get
     tokens the registry refuses immediately.
     """
+
+    thread_name = "token-server"
 
     def __init__(
         self,
@@ -116,35 +119,6 @@ class TokenServer:
         self._httpd.daemon_threads = True
         self.port: int = self._httpd.server_address[1]
         self.realm = f"http://127.0.0.1:{self.port}/token"
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle ---------------------------------------------------------
-    def start(self) -> TokenServer:
-        """Serve in a daemon thread; the socket is already bound so no readiness wait is needed."""
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._httpd.serve_forever,
-                kwargs={"poll_interval": 0.05},  # fast shutdown()
-                name="token-server",
-                daemon=True,
-            )
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._httpd.server_close()
-
-    def __enter__(self) -> TokenServer:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     # -- credentials / counters -------------------------------------------
     @property
