@@ -7,6 +7,10 @@
     ├── Unsupported         content ferry refuses to copy (Docker schema 1)
     ├── IntegrityError      bytes that do not match their digest or size
     ├── Cancelled           a copy stopped on request
+    ├── RecordNotFound      a stored registry, policy, execution or task that does not exist
+    ├── RecordConflict      a stored name that is already taken
+    ├── PreconditionFailed  a change refused because of other state (a registry in use, a running policy)
+    ├── SecretsError        an encrypted secret that the configured key cannot open
     └── RegistryError       a registry answered with an error, or could not be reached
         ├── NotFound        manifest, blob, repository or upload missing
         ├── Unauthorized    credentials missing or wrong (401)
@@ -51,6 +55,23 @@ class IntegrityError(FerryError):
 
 class Cancelled(FerryError):
     """Work stopped because somebody asked for it to stop."""
+
+
+class RecordNotFound(FerryError):
+    """A stored object (registry, policy, execution, task) with that id or name does not exist."""
+
+
+class RecordConflict(FerryError):
+    """A stored object already uses that unique name."""
+
+
+class PreconditionFailed(FerryError):
+    """The change is refused because of other state: a registry still used by a policy, a policy
+    with a running execution, a disabled policy."""
+
+
+class SecretsError(FerryError):
+    """A secret stored encrypted cannot be opened with the configured key."""
 
 
 @dataclass(frozen=True)
