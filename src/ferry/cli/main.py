@@ -14,6 +14,7 @@ import click
 
 from ferry import __version__
 from ferry.cli.endpoints import ClientPool, EndpointFlags
+from ferry.cli.policies import executions, run_policy, worker
 from ferry.cli.run import Job, cli_errors, copy_options, execute
 from ferry.errors import InvalidInput
 from ferry.oci.reference import ImageReference, RegistryLocation
@@ -200,6 +201,11 @@ def sync(
 def version() -> None:
     """Print ferry's version."""
     click.echo(f"ferry {__version__}")
+
+
+cli.add_command(run_policy)
+cli.add_command(worker)
+cli.add_command(executions)
 
 
 def run() -> None:

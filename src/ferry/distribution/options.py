@@ -49,6 +49,8 @@ class RegistryOptions:
     credentials: Credentials | None = None
     insecure: bool = False
     ca_file: Path | None = None
+    ca_pem: str | None = field(default=None, repr=False)
+    """CA certificates in PEM form (a stored registry's ``ca_certificate``); wins over ``ca_file``."""
     plain_http: bool | None = None
     max_connections: int = 32
     retry: RetryPolicy = RetryPolicy()

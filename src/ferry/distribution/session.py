@@ -170,6 +170,8 @@ class RegistrySession:
 def _tls_verification(options: RegistryOptions) -> ssl.SSLContext | bool:
     if options.insecure:
         return False
+    if options.ca_pem is not None:
+        return ssl.create_default_context(cadata=options.ca_pem)
     if options.ca_file is not None:
         return ssl.create_default_context(cafile=str(options.ca_file))
     return _system_trust()

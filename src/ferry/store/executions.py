@@ -17,6 +17,7 @@ from ferry.replication.domain.execution import Execution, NewTask, Phase, resour
 from ferry.replication.domain.plan import PlannedArtifact
 from ferry.replication.domain.policy import Policy
 from ferry.replication.domain.status import (
+    NO_RESOURCES_TEXT,
     SKIPPED_ACTIVE_TEXT,
     ExecutionCounts,
     ExecutionStatus,
@@ -130,6 +131,15 @@ class ExecutionStore:
             executions = [to_execution(row, await _counts(session, row.id)) for row in rows]
             return executions, int(total or 0)
 
+    async def unfinished_ids(self) -> list[int]:
+        async with self._db.session() as session:
+            rows = await session.scalars(
+                select(ExecutionRow.id)
+                .where(ExecutionRow.phase != Phase.FINISHED.value)
+                .order_by(ExecutionRow.id)
+            )
+            return list(rows)
+
     async def find_unfinished(self, policy_id: int) -> Execution | None:
         async with self._db.session() as session:
             row = await session.scalar(
@@ -187,15 +197,18 @@ class ExecutionStore:
             return claimed
 
     async def finish_planning(
-        self, execution_id: int, owner: str, tasks: Sequence[NewTask], *, now: datetime
+        self, execution_id: int, owner: str, tasks: Sequence[NewTask], *, now: datetime, note: str = ""
     ) -> bool:
         """Create the planned tasks and move the execution to running, atomically. False when
-        ``owner`` lost the claim meanwhile (another process planned it)."""
+        ``owner`` lost the claim meanwhile (another process planned it). ``note`` explains an
+        empty plan in the status text."""
         async with self._db.session() as session:
             row = await session.get(ExecutionRow, execution_id)
             if row is None or row.owner != owner or row.phase != Phase.PLANNING.value:
                 return False
             stopped = row.stop_requested
+            if note and not tasks:
+                row.status_text = f"{NO_RESOURCES_TEXT}: {note}"
             for task in tasks:
                 session.add(_task_row(execution_id, task, now, stopped=stopped))
             row.phase = Phase.RUNNING.value
@@ -348,7 +361,7 @@ async def settle_execution(
         select(func.coalesce(func.sum(TaskRow.bytes_copied), 0)).where(TaskRow.execution_id == row.id)
     )
     row.bytes_copied = int(total or 0)
-    text = outcome.status_text or row.status_text
+    text = row.status_text or outcome.status_text
     _finish(row, _FINAL_TEXT[outcome.status], text, now)
     await _apply_retention(session, row.policy_id, retention)
 

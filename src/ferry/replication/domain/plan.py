@@ -135,6 +135,24 @@ def destination_repository(
     return destination
 
 
+def selects_repository(policy: Policy, repository: str) -> bool:
+    """Whether the name filters keep ``repository`` (lets a lister skip the others' tags)."""
+    return all(glob.matches(repository) for glob in _name_globs(policy))
+
+
+def may_keep_tag(policy: Policy, tag: str) -> bool:
+    """Whether the tag filters keep ``tag`` (lets a lister skip the others' manifests)."""
+    for item in policy.filters_of(FilterType.TAG):
+        if not _is_empty(item) and _compiled(item).matches(tag) == (item.decoration is Decoration.EXCLUDES):
+            return False
+    return True
+
+
+def needs_labels(policy: Policy) -> bool:
+    """Whether planning needs each artifact's labels (the policy has a label filter)."""
+    return bool(policy.filters_of(FilterType.LABEL))
+
+
 def _name_globs(policy: Policy) -> list[Glob]:
     """The policy's name filters, compiled; an empty pattern is no filter."""
     return [_compiled(item) for item in policy.filters_of(FilterType.NAME) if not _is_empty(item)]

@@ -43,6 +43,8 @@ class CopyResult:
     digest: Digest | None = None
     message: str = ""
     seconds: float = 0.0
+    error: FerryError | None = None
+    """Why the image failed, for callers that decide whether a retry can help."""
 
 
 @dataclass(frozen=True)
@@ -84,10 +86,11 @@ class CopyEngine:
 
     async def copy_one(self, item: CopyItem) -> CopyResult:
         started = time.monotonic()
+        error: FerryError | None = None
         try:
             outcome, digest, message = await self._copy_image(item)
         except FerryError as exc:
-            outcome, digest, message = ImageOutcome.FAILED, None, str(exc)
+            outcome, digest, message, error = ImageOutcome.FAILED, None, str(exc), exc
             self._log(item, f"failed: {message}")
         except Exception as exc:  # the per-image edge: a bug in one image must not stop the others
             outcome, digest, message = (
@@ -96,7 +99,7 @@ class CopyEngine:
                 f"internal error: {type(exc).__name__}: {exc}",
             )
             self._log(item, f"failed: {message}")
-        result = CopyResult(item, outcome, digest, message, time.monotonic() - started)
+        result = CopyResult(item, outcome, digest, message, time.monotonic() - started, error)
         self._emit(ImageDone(str(item.source), str(item.destination), outcome, message))
         return result
 

@@ -1,0 +1,329 @@
+"""The bodies of the policy commands (see ``policies``): open the store, call the service, show
+executions and tasks as tables (or Harbor-shaped JSON)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from ferry.cli.units import format_bytes
+from ferry.config.rulefile import load_rule_file
+from ferry.errors import InvalidInput
+from ferry.jobs.dispatcher import DispatcherSettings
+from ferry.jobs.service import ReplicationService
+from ferry.replication.domain.execution import Execution, Task
+from ferry.replication.domain.policy import Policy
+from ferry.replication.domain.registry import Registry, RegistryType, local_registry
+from ferry.store import Store
+from ferry.store.tasks import TaskQuery, format_log
+
+Opener = Callable[[dict[str, Any]], Awaitable[Store]]
+FINISHED_WORDS = {"Succeed": "green", "Failed": "red", "Stopped": "yellow", "InProgress": "cyan"}
+
+
+def _console() -> Console:
+    return Console(highlight=False)
+
+
+async def run_policy_command(flags: dict[str, Any], open_store: Opener, settings: DispatcherSettings) -> None:
+    rules = load_rule_file(flags["rule_file"], environ=dict(os.environ), now=datetime.now(UTC))
+    spec = rules.policy_named(flags["name"])
+    store = await open_store(flags)
+    try:
+        service = ReplicationService(store, local_registry=rules.local, settings=settings)
+        policies = await service.apply(rules)
+        policy = next(item for item in policies if item.name == spec.policy.name)
+        if flags["dry_run"]:
+            await _dry_run(service, policy, flags)
+            return
+        execution, resumed = await service.resume_or_start(policy)
+        console = _console()
+        if not flags["json_output"]:
+            verb = "resuming interrupted" if resumed else "started"
+            console.print(f"policy [bold]{escape(policy.name)}[/]: {verb} execution {execution.id}")
+        from ferry.cli.policies import install_stop_on_interrupt
+
+        install_stop_on_interrupt(service, execution.id)
+        watcher = asyncio.create_task(_watch(store, execution.id, console, quiet=flags["json_output"]))
+        try:
+            finished = await service.run_until_finished(execution.id)
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        tasks, _ = await store.tasks.list_tasks(TaskQuery(execution.id, limit=10_000))
+        _report(console, finished, tasks, json_output=flags["json_output"])
+        if finished.api_status.value != "Succeed":
+            sys.exit(1)
+    finally:
+        await store.close()
+
+
+async def _dry_run(service: ReplicationService, policy: Policy, flags: dict[str, Any]) -> None:
+    plan = await service.plan(policy)
+    if flags["json_output"]:
+        shaped = [
+            {
+                "src_resource": task.source_repository,
+                "dst_resource": task.destination_repository,
+                "references": [ref for artifact in task.artifacts for ref in artifact.references],
+            }
+            for task in plan.tasks
+        ]
+        print(json.dumps({"tasks": shaped, "note": plan.note}, indent=2))
+        return
+    console = _console()
+    table = Table(title=f"dry run of {policy.name}: nothing is copied", title_justify="left")
+    for column in ("source", "destination", "items"):
+        table.add_column(column)
+    for task in plan.tasks:
+        references = [ref for artifact in task.artifacts for ref in artifact.references]
+        table.add_row(task.source_repository, task.destination_repository, ", ".join(references))
+    console.print(table)
+    if plan.note:
+        console.print(f"[yellow]note:[/] {escape(plan.note)}")
+
+
+async def _watch(store: Store, execution_id: int, console: Console, *, quiet: bool) -> None:
+    """Print a line whenever the execution's counts change (a live view for long runs)."""
+    if quiet:
+        return
+    last = None
+    while True:
+        await asyncio.sleep(1.0)
+        execution = await store.executions.get(execution_id)
+        counts = execution.counts
+        now = (counts.total, counts.succeed, counts.failed, counts.stopped)
+        if now != last and counts.total:
+            last = now
+            console.print(
+                f"  tasks: {counts.succeed + counts.failed + counts.stopped}/{counts.total} done "
+                f"({counts.succeed} succeeded, {counts.failed} failed, {counts.stopped} stopped)"
+            )
+
+
+def _report(console: Console, execution: Execution, tasks: list[Task], *, json_output: bool) -> None:
+    if json_output:
+        print(
+            json.dumps({**execution_json(execution), "tasks": [task_json(task) for task in tasks]}, indent=2)
+        )
+        return
+    table = Table(title=f"execution {execution.id}", title_justify="left")
+    for column in (
+        "task",
+        "status",
+        "source",
+        "destination",
+        "copied",
+        "up to date",
+        "skipped",
+        "failed",
+        "note",
+    ):
+        table.add_column(column)
+    for task in tasks:
+        counts = task.counts
+        color = FINISHED_WORDS.get(task.api_status.value, "white")
+        table.add_row(
+            str(task.id),
+            f"[{color}]{task.api_status.value}[/]",
+            escape(task.src_resource),
+            escape(task.dst_resource),
+            str(counts.copied),
+            str(counts.up_to_date),
+            str(counts.skipped_exists),
+            str(counts.failed),
+            escape(task.status_text[:120]),
+        )
+    if tasks:
+        console.print(table)
+    color = FINISHED_WORDS.get(execution.api_status.value, "white")
+    text = f" — {escape(execution.status_text)}" if execution.status_text else ""
+    console.print(
+        f"execution {execution.id}: [{color}]{execution.api_status.value}[/]{text}; "
+        f"{execution.counts.total} task(s), {format_bytes(execution.bytes_copied)} uploaded"
+    )
+    failed = [task for task in tasks if task.api_status.value == "Failed"]
+    if failed:
+        console.print(f"see a task's log with: ferry executions log {failed[0].id}")
+
+
+def execution_json(execution: Execution) -> dict[str, Any]:
+    """An execution with Harbor's field names."""
+    counts = execution.counts
+    return {
+        "id": execution.id,
+        "policy_id": execution.policy_id,
+        "status": execution.api_status.value,
+        "status_text": execution.status_text,
+        "trigger": execution.trigger.value,
+        "total": counts.total,
+        "succeed": counts.succeed,
+        "failed": counts.failed,
+        "in_progress": counts.in_progress,
+        "stopped": counts.stopped,
+        "start_time": _time(execution.start_time),
+        "end_time": _time(execution.end_time),
+        "bytes_copied": execution.bytes_copied,
+    }
+
+
+def task_json(task: Task) -> dict[str, Any]:
+    """A task with Harbor's field names."""
+    counts = task.counts
+    return {
+        "id": task.id,
+        "execution_id": task.execution_id,
+        "job_id": task.job_id,
+        "status": task.api_status.value,
+        "status_text": task.status_text,
+        "operation": task.operation.value,
+        "resource_type": task.resource_type,
+        "src_resource": task.src_resource,
+        "dst_resource": task.dst_resource,
+        "start_time": _time(task.start_time),
+        "end_time": _time(task.end_time),
+        "attempts": task.attempts,
+        "copied": counts.copied,
+        "up_to_date": counts.up_to_date,
+        "skipped_exists": counts.skipped_exists,
+        "items_failed": counts.failed,
+    }
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if value else None
+
+
+def _local(flags: dict[str, Any]) -> Registry | None:
+    url = flags.get("local_registry")
+    if not url:
+        return None
+    return local_registry(type=RegistryType.DOCKER_REGISTRY, url=url, now=datetime.now(UTC))
+
+
+async def worker_command(flags: dict[str, Any], open_store: Opener, settings: DispatcherSettings) -> None:
+    store = await open_store(flags)
+    try:
+        service = ReplicationService(store, local_registry=_local(flags), settings=settings)
+        if flags["until_idle"]:
+            await service.run_until_idle()
+        else:
+            await service.dispatcher.run()
+    finally:
+        await store.close()
+
+
+async def list_command(flags: dict[str, Any], open_store: Opener) -> None:
+    from ferry.store.executions import ExecutionQuery
+
+    store = await open_store(flags)
+    try:
+        policies = {policy.id: policy.name for policy in await store.policies.list_policies()}
+        policy_id = None
+        if flags["policy_name"]:
+            matching = [pid for pid, name in policies.items() if name == flags["policy_name"]]
+            if not matching:
+                raise InvalidInput(f"no policy named {flags['policy_name']!r}", hint="check the name")
+            policy_id = matching[0]
+        executions, total = await store.executions.list_executions(ExecutionQuery(policy_id=policy_id))
+        if flags["json_output"]:
+            print(json.dumps([execution_json(item) for item in executions], indent=2))
+            return
+        table = Table(title=f"{total} execution(s)", title_justify="left")
+        for column in (
+            "id",
+            "policy",
+            "status",
+            "trigger",
+            "tasks",
+            "succeeded",
+            "failed",
+            "started",
+            "duration",
+        ):
+            table.add_column(column)
+        for item in executions:
+            color = FINISHED_WORDS.get(item.api_status.value, "white")
+            duration = (item.end_time - item.start_time).total_seconds() if item.end_time else None
+            table.add_row(
+                str(item.id),
+                escape(policies.get(item.policy_id, "?")),
+                f"[{color}]{item.api_status.value}[/]",
+                item.trigger.value,
+                str(item.counts.total),
+                str(item.counts.succeed),
+                str(item.counts.failed),
+                item.start_time.strftime("%Y-%m-%d %H:%M:%S"),
+                f"{duration:.1f} s" if duration is not None else "running",
+            )
+        _console().print(table)
+    finally:
+        await store.close()
+
+
+async def show_command(flags: dict[str, Any], open_store: Opener) -> None:
+    store = await open_store(flags)
+    try:
+        execution = await store.executions.get(flags["execution_id"])
+        tasks, _ = await store.tasks.list_tasks(TaskQuery(execution.id, limit=10_000))
+        _report(_console(), execution, tasks, json_output=flags["json_output"])
+    finally:
+        await store.close()
+
+
+async def log_command(flags: dict[str, Any], open_store: Opener) -> None:
+    store = await open_store(flags)
+    try:
+        after = 0
+        while True:
+            lines = await store.tasks.read_log(flags["task_id"], after=after)
+            sys.stdout.write(format_log(lines))
+            sys.stdout.flush()
+            if lines:
+                after = lines[-1][0]
+            if not flags["follow"] or (await store.tasks.get(flags["task_id"])).status.is_final:
+                if flags["follow"]:
+                    sys.stdout.write(format_log(await store.tasks.read_log(flags["task_id"], after=after)))
+                return
+            await asyncio.sleep(1.0)
+    finally:
+        await store.close()
+
+
+async def stop_command(flags: dict[str, Any], open_store: Opener) -> None:
+    store = await open_store(flags)
+    try:
+        execution = await ReplicationService(store).stop_execution(flags["execution_id"])
+        _console().print(
+            f"execution {execution.id}: stop requested; "
+            f"{execution.counts.in_progress} task(s) still finishing"
+        )
+    finally:
+        await store.close()
+
+
+async def retry_command(flags: dict[str, Any], open_store: Opener, settings: DispatcherSettings) -> None:
+    store = await open_store(flags)
+    try:
+        service = ReplicationService(store, local_registry=_local(flags), settings=settings)
+        execution = await service.retry_execution(flags["execution_id"])
+        console = _console()
+        console.print(f"execution {execution.id}: re-running {execution.counts.total} task(s)")
+        finished = await service.run_until_finished(execution.id)
+        tasks, _ = await store.tasks.list_tasks(TaskQuery(execution.id, limit=10_000))
+        _report(console, finished, tasks, json_output=False)
+        if finished.api_status.value != "Succeed":
+            sys.exit(1)
+    finally:
+        await store.close()

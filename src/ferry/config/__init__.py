@@ -1,0 +1,1 @@
+"""Configuration as code: rule files (YAML) that declare registries and replication policies."""

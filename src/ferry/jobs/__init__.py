@@ -1,0 +1,1 @@
+"""Running replication: planning executions, dispatching their tasks to workers, leases, retries."""
