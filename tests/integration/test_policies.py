@@ -181,6 +181,29 @@ def test_a_task_that_fails_on_a_registry_outage_is_retried(
     assert inspect_raw_digest(registry_b, "mirror/web", "v1") == image.digest
 
 
+def test_a_failed_execution_is_rerun_for_its_failed_tasks_only(
+    registry: RegistryServer, registry_b: RegistryServer, tmp_path: Path
+) -> None:
+    good = push_image(registry, "library/api", "v1", build_image([BlobSpec(3_000, seed=8)]))
+    push_image(registry, "library/web", "v1", build_image([BlobSpec(3_000, seed=9)]))
+    data = tmp_path / "data"
+    with FlakyProxy(registry_b, fail_statuses=[503] * 15, retry_after="0", match=upload_start) as flaky:
+        rules = rule_file(tmp_path / "rule.yaml", registry, flaky)
+        failed = json.loads(
+            ferry(
+                "run-policy", "-f", str(rules), "--json", "--attempts", "1", "--tasks", "1", data_dir=data
+            ).stdout
+        )
+        assert failed["status"] == "Failed"
+        assert (failed["succeed"], failed["failed"]) == (1, 1)
+        rerun = ferry("executions", "retry", str(failed["id"]), "-f", str(rules), data_dir=data)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert "re-running 1 task(s)" in rerun.stdout
+    assert "Succeed" in rerun.stdout
+    assert inspect_raw_digest(registry_b, "mirror/api", "v1") == good
+    assert skopeo_list_tags(registry_b, "mirror/web") == ["v1"]
+
+
 def test_wrong_credentials_fail_without_retrying(
     registry: RegistryServer, basic_registry: Any, tmp_path: Path
 ) -> None:

@@ -206,10 +206,13 @@ def _time(value: datetime | None) -> str | None:
 
 
 def _local(flags: dict[str, Any]) -> Registry | None:
+    """The local registry from --local-registry, or from the `local:` section of -f FILE."""
     url = flags.get("local_registry")
-    if not url:
-        return None
-    return local_registry(type=RegistryType.DOCKER_REGISTRY, url=url, now=datetime.now(UTC))
+    if url:
+        return local_registry(type=RegistryType.DOCKER_REGISTRY, url=url, now=datetime.now(UTC))
+    if flags.get("rule_file"):
+        return load_rule_file(flags["rule_file"], environ=dict(os.environ), now=datetime.now(UTC)).local
+    return None
 
 
 async def worker_command(flags: dict[str, Any], open_store: Opener, settings: DispatcherSettings) -> None:

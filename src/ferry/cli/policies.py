@@ -151,6 +151,10 @@ def run_policy(**flags: Any) -> None:
 @click.option(
     "--local-registry", metavar="URL", help="The local registry's URL, for policies that use it (id 0)."
 )
+@click.option(
+    "-f", "--file", "rule_file", type=click.Path(dir_okay=False, path_type=Path),
+    help="Take the local registry from this rule file's `local:` section.",
+)  # fmt: skip
 def worker(**flags: Any) -> None:
     """Run queued and interrupted executions from the database.
 
@@ -213,6 +217,10 @@ def stop_execution(**flags: Any) -> None:
 @executions.command("retry")
 @click.argument("execution_id", type=int)
 @click.option("--local-registry", metavar="URL", help="The local registry's URL, if the policy uses it.")
+@click.option(
+    "-f", "--file", "rule_file", type=click.Path(dir_okay=False, path_type=Path),
+    help="Take the local registry from this rule file's `local:` section.",
+)  # fmt: skip
 @store_options
 @dispatch_options
 def retry_execution(**flags: Any) -> None:
