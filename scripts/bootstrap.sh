@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs everything ferry and its tests need, idempotently: Debian packages (the CNCF
-# distribution registry, skopeo, htpasswd), a virtualenv in .venv, and ferry itself with its
-# development tools. Safe to run again; it only installs what is missing.
+# distribution registry, skopeo, htpasswd, the PostgreSQL server the tests start), a virtualenv
+# in .venv, and ferry itself with its development tools. Safe to run again; it only installs
+# what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(docker-registry skopeo apache2-utils openssl ca-certificates)
+DEBIAN_PACKAGES=(docker-registry skopeo apache2-utils openssl ca-certificates postgresql)
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

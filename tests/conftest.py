@@ -3,15 +3,19 @@
 Registries start in ~30 ms, so fixtures are function-scoped: every test gets
 empty storage and cannot be affected by another test's pushes.  When a test
 fails, the tail of each involved registry's log is printed in the teardown
-section of the report.  Nothing here imports ``ferry``.
+section of the report.  A PostgreSQL cluster takes ~1 s to start, so there is
+one per session (``postgres_server``) and each test gets a fresh database
+(``postgres_url``).  Nothing here imports ``ferry``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator
+from pathlib import Path
 
 import pytest
 
+from tests.support.postgres import PostgresServer, PostgresUnavailable, database_name, start_postgres
 from tests.support.registry import RegistryServer, start_registry
 from tests.support.tokenserver import TokenServer
 
@@ -98,3 +102,45 @@ def token_registry(
     """Bearer-token auth against ``token_server`` (reachable as ``.token_server``)."""
     workdir = tmp_path_factory.mktemp("token_registry")
     yield from _serve(request, start_registry(workdir, auth="token", token_server=token_server))
+
+
+def _start_postgres_or_fail(directory: Path) -> PostgresServer:
+    """``start_postgres``, with "not installed" turned into a failure that says how to install it."""
+    try:
+        return start_postgres(directory)
+    except PostgresUnavailable as exc:
+        reason = str(exc)  # fail outside the except block, or pytest prints the message twice
+    pytest.fail(reason, pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    """One real PostgreSQL cluster for the whole session (superuser ``ferry``, trust auth, 127.0.0.1).
+
+    Fails (does not skip) when PostgreSQL is not installed: the message says to run
+    ``bash scripts/bootstrap.sh``.
+    """
+    server = _start_postgres_or_fail(tmp_path_factory.mktemp("postgres"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer, request: pytest.FixtureRequest) -> Iterator[str]:
+    """SQLAlchemy URL (``postgresql+psycopg://``) of a new, empty database, dropped after the test.
+
+    When the test fails, what the server logged during it (if anything) is printed.
+    """
+    name = database_name(request.node.name)
+    log_start = postgres_server.log_size()
+    url = postgres_server.create_database(name)
+    try:
+        yield url
+    finally:
+        logged = postgres_server.log_text(log_start)
+        if request.node.stash.get(_FAILED, False) and logged:
+            print(f"--- PostgreSQL log during the test (database {name}) ---")
+            print(logged[-4000:])
+        postgres_server.drop_database(name)
