@@ -184,11 +184,13 @@ class ExecutionStore:
             .order_by(ExecutionRow.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
+            .cte("candidates")
+            .prefix_with("MATERIALIZED")
         )
         async with self._db.session() as session:
             rows = await session.scalars(
                 update(ExecutionRow)
-                .where(ExecutionRow.id.in_(candidates), ExecutionRow.owner.is_(None))
+                .where(ExecutionRow.id.in_(select(candidates.c.id)), ExecutionRow.owner.is_(None))
                 .values(owner=owner, lease_until=lease_until, attempts=ExecutionRow.attempts + 1)
                 .returning(ExecutionRow)
             )

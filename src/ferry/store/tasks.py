@@ -61,11 +61,13 @@ class TaskStore:
             .order_by(TaskRow.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
+            .cte("candidates")
+            .prefix_with("MATERIALIZED")
         )
         async with self._db.session() as session:
             rows = await session.scalars(
                 update(TaskRow)
-                .where(TaskRow.id.in_(candidates), TaskRow.status == JobStatus.PENDING.value)
+                .where(TaskRow.id.in_(select(candidates.c.id)), TaskRow.status == JobStatus.PENDING.value)
                 .values(
                     status=JobStatus.RUNNING.value,
                     owner=owner,
