@@ -267,3 +267,20 @@ def test_a_bad_rule_file_names_what_is_wrong(tmp_path: Path, content: str, messa
     done = ferry("run-policy", "-f", str(path), data_dir=tmp_path / "data")
     assert done.returncode == 1
     assert message in " ".join(done.stderr.split())
+
+
+def test_a_policy_runs_the_same_with_its_data_in_postgresql(
+    registry: RegistryServer, registry_b: RegistryServer, tmp_path: Path, postgres_url: str
+) -> None:
+    digests = seed_guide(registry)
+    rules = rule_file(
+        tmp_path / "rule.yaml", registry, registry_b, filters=[{"type": "tag", "value": "prod-*"}]
+    )
+    data = tmp_path / "data"
+    done = ferry("run-policy", "-f", str(rules), "--json", "--database-url", postgres_url, data_dir=data)
+    result = json.loads(done.stdout)
+    assert result["status"] == "Succeed", done.stderr
+    assert not (data / "ferry.db").exists()
+    listed = ferry("executions", "list", "--json", "--database-url", postgres_url, data_dir=data)
+    assert [item["id"] for item in json.loads(listed.stdout)] == [result["id"]]
+    assert inspect_raw_digest(registry_b, "mirror/web", "prod-1") == digests["library/web:prod-1"]
