@@ -284,3 +284,24 @@ def test_a_policy_runs_the_same_with_its_data_in_postgresql(
     listed = ferry("executions", "list", "--json", "--database-url", postgres_url, data_dir=data)
     assert [item["id"] for item in json.loads(listed.stdout)] == [result["id"]]
     assert inspect_raw_digest(registry_b, "mirror/web", "prod-1") == digests["library/web:prod-1"]
+
+
+def test_a_pull_policy_copies_from_a_remote_into_the_local_registry(
+    registry: RegistryServer, registry_b: RegistryServer, tmp_path: Path
+) -> None:
+    image = build_image([BlobSpec(5_000, seed=12)])
+    digest = push_image(registry_b, "upstream/tool", "v3", image)
+    path = tmp_path / "rule.yaml"
+    path.write_text(
+        json.dumps(
+            {
+                "local": {"url": registry.url},
+                "registries": [{"name": "hub", "url": registry_b.url}],
+                "policy": {"name": "pull", "src_registry": "hub", "dest_registry": "Local",
+                           "dest_namespace": "cache", "dest_namespace_replace_count": 1},
+            }
+        )
+    )  # fmt: skip
+    result = run_json("run-policy", "-f", str(path), data_dir=tmp_path / "data")
+    assert result["status"] == "Succeed"
+    assert inspect_raw_digest(registry, "cache/tool", "v3") == digest
