@@ -97,7 +97,8 @@ def test_stop_stops_the_server_and_deletes_the_cluster(tmp_path: Path) -> None:
         open_connection.execute("SELECT 1")
     with pytest.raises(psycopg.OperationalError):
         server.connect()
-    with socket.socket() as sock:  # the port is free again
+    with socket.socket() as sock:  # the port is free again (as a server would bind it: TIME_WAIT is fine)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", server.port))
     assert "received immediate shutdown request" in server.log_text()  # the log outlives the cluster
     server.stop()  # idempotent
