@@ -226,3 +226,22 @@ async def test_the_task_log_can_be_followed(store: Store) -> None:
     assert [line for _, _, line in first] == ["[INFO] first"]
     assert [line for _, _, line in rest] == ["[INFO] second"]
     assert format_log(first) == "2026-11-28T04:00:00Z [INFO] first\n"
+
+
+async def test_tasks_ending_at_the_same_moment_still_settle_the_execution(store: Store) -> None:
+    policy = await a_stored_policy(store)
+    for _ in range(5):
+        execution = await planned(
+            store, policy, *(new_task(f"library/app{index}", "v1") for index in range(4))
+        )
+        tasks = await store.tasks.claim("w", lease_until=LEASE, now=NOW, limit=4)
+        done = {"v1": ImageOutcome.COPIED}
+        await asyncio.gather(
+            *(
+                store.tasks.finish(task.id, "w", JobStatus.SUCCESS, now=NOW, results=done, bytes_copied=1)
+                for task in tasks
+            )
+        )
+        settled = await store.executions.get(execution.id)
+        assert settled.phase is Phase.FINISHED
+        assert settled.api_status is ExecutionStatus.SUCCEED

@@ -154,7 +154,7 @@ class ExecutionStore:
         """Stop an execution: pending tasks end Stopped at once; running tasks are cancelled by
         the workers that run them, which see ``stop_requested`` on their next heartbeat."""
         async with self._db.session() as session:
-            row = await session.get(ExecutionRow, execution_id)
+            row = await session.get(ExecutionRow, execution_id, with_for_update=True)
             if row is None:
                 raise RecordNotFound(f"execution {execution_id} not found")
             if row.phase != Phase.FINISHED.value:
@@ -205,7 +205,7 @@ class ExecutionStore:
         ``owner`` lost the claim meanwhile (another process planned it). ``note`` explains an
         empty plan in the status text."""
         async with self._db.session() as session:
-            row = await session.get(ExecutionRow, execution_id)
+            row = await session.get(ExecutionRow, execution_id, with_for_update=True)
             if row is None or row.owner != owner or row.phase != Phase.PLANNING.value:
                 return False
             stopped = row.stop_requested

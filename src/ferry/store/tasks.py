@@ -209,6 +209,12 @@ class TaskStore:
         self, task_id: int, owner: str, *, values: dict[str, Any], now: datetime, log: Sequence[LogEntry]
     ) -> bool:
         async with self._db.session() as session:
+            # Lock the execution first: two tasks ending at once must not each see the other still
+            # running (READ COMMITTED on PostgreSQL), or nobody would settle the execution.
+            execution_id = await session.scalar(select(TaskRow.execution_id).where(TaskRow.id == task_id))
+            if execution_id is None:
+                return False
+            execution = await session.get(ExecutionRow, execution_id, with_for_update=True)
             changed = await session.execute(
                 update(TaskRow)
                 .where(
@@ -217,12 +223,10 @@ class TaskStore:
                 .values(**values)
                 .returning(TaskRow.execution_id)
             )
-            execution_id = changed.scalar()
-            if execution_id is None:
+            if changed.scalar() is None:
                 await session.rollback()
                 return False
             _add_log(session, task_id, log)
-            execution = await session.get(ExecutionRow, execution_id)
             if execution is not None:
                 await settle_execution(session, execution, now=now, retention=self._retention)
             await session.commit()
@@ -286,8 +290,20 @@ class TaskStore:
             )
             count = len(rows) + len(released.all())
             await session.flush()
-            for execution_id in touched:
-                execution = await session.get(ExecutionRow, execution_id)
+            stuck = await session.scalars(
+                select(ExecutionRow.id).where(
+                    ExecutionRow.phase == "running",
+                    ~select(TaskRow.id)
+                    .where(
+                        TaskRow.execution_id == ExecutionRow.id,
+                        TaskRow.status.in_([JobStatus.PENDING.value, JobStatus.RUNNING.value]),
+                    )
+                    .exists(),
+                )
+            )
+            touched.update(stuck)
+            for execution_id in sorted(touched):
+                execution = await session.get(ExecutionRow, execution_id, with_for_update=True)
                 if execution is not None:
                     await settle_execution(session, execution, now=now, retention=self._retention)
             await session.commit()
