@@ -18,8 +18,8 @@ from ferry.replication.domain.registry import Registry
 from ferry.replication.engine.blobs import ChunkPolicy
 from ferry.replication.engine.copier import CopyEngine, CopyItem, CopyOptions
 from ferry.replication.engine.progress import BlobDone, BlobOutcome, Event, ImageDone, ImageOutcome, LogLine
+from ferry.store.tasks import LogEntry
 
-LogEntry = tuple[datetime, str]
 Clock = Callable[[], datetime]
 
 

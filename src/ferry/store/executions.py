@@ -60,18 +60,13 @@ class ExecutionStore:
             raise PreconditionFailed(
                 f"replication rule {policy.name!r} is disabled", hint="enable the rule to run it"
             )
-        row = ExecutionRow(
-            policy_id=policy.id,
-            status=JobStatus.RUNNING.value,
-            status_text="",
-            trigger=trigger.value,
-            phase=Phase.PLANNING.value,
+        row = _new_row(
+            policy.id,
+            trigger,
+            Phase.PLANNING,
+            now,
             exclusive=policy.single_active_replication,
-            stop_requested=False,
             dry_run=dry_run,
-            attempts=0,
-            bytes_copied=0,
-            start_time=now,
         )
         async with self._db.session() as session:
             session.add(row)
@@ -81,20 +76,8 @@ class ExecutionStore:
                 await session.rollback()
             else:
                 return to_execution(row, ExecutionCounts())
-            skipped = ExecutionRow(
-                policy_id=policy.id,
-                status=JobStatus.ERROR.value,
-                status_text=SKIPPED_ACTIVE_TEXT,
-                trigger=trigger.value,
-                phase=Phase.FINISHED.value,
-                exclusive=False,
-                stop_requested=False,
-                dry_run=dry_run,
-                attempts=0,
-                bytes_copied=0,
-                start_time=now,
-                end_time=now,
-            )
+            skipped = _new_row(policy.id, trigger, Phase.FINISHED, now, exclusive=False, dry_run=dry_run)
+            _finish(skipped, JobStatus.ERROR, SKIPPED_ACTIVE_TEXT, now)
             session.add(skipped)
             await session.commit()
             return to_execution(skipped, ExecutionCounts())
@@ -265,20 +248,16 @@ class ExecutionStore:
                     f"execution {execution_id} has no failed or stopped tasks",
                     hint="start a new execution instead",
                 )
-            row = ExecutionRow(
-                policy_id=old.policy_id,
-                status=JobStatus.RUNNING.value,
-                status_text=f"re-run of the failed tasks of execution {execution_id}",
-                trigger=TriggerType.MANUAL.value,
-                phase=Phase.RUNNING.value,
+            row = _new_row(
+                old.policy_id,
+                TriggerType.MANUAL,
+                Phase.RUNNING,
+                now,
                 exclusive=old.exclusive,
-                stop_requested=False,
                 dry_run=old.dry_run,
-                attempts=0,
-                retry_of=execution_id,
-                bytes_copied=0,
-                start_time=now,
             )
+            row.status_text = f"re-run of the failed tasks of execution {execution_id}"
+            row.retry_of = execution_id
             session.add(row)
             try:
                 await session.flush()
@@ -310,6 +289,24 @@ class ExecutionStore:
                 )
             await session.commit()
             return to_execution(row, await _counts(session, row.id))
+
+
+def _new_row(
+    policy_id: int, trigger: TriggerType, phase: Phase, now: datetime, *, exclusive: bool, dry_run: bool
+) -> ExecutionRow:
+    return ExecutionRow(
+        policy_id=policy_id,
+        status=JobStatus.RUNNING.value,
+        status_text="",
+        trigger=trigger.value,
+        phase=phase.value,
+        exclusive=exclusive,
+        stop_requested=False,
+        dry_run=dry_run,
+        attempts=0,
+        bytes_copied=0,
+        start_time=now,
+    )
 
 
 def _task_row(execution_id: int, task: NewTask, now: datetime, *, stopped: bool) -> TaskRow:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
 from ferry.errors import PreconditionFailed, RecordConflict, RecordNotFound
@@ -101,10 +101,6 @@ class RegistryStore:
                 await session.commit()
             except SqlIntegrityError as exc:  # a policy started using it meanwhile
                 raise _in_use(row.name, ["another policy"]) from exc
-
-    async def count(self) -> int:
-        async with self._db.session() as session:
-            return int(await session.scalar(select(func.count()).select_from(RegistryRow)) or 0)
 
     def _fill(self, row: RegistryRow, registry: Registry) -> None:
         credential = registry.credential

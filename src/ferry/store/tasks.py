@@ -169,8 +169,6 @@ class TaskStore:
                 "end_time": now,
                 "results": _results_json(results),
                 "bytes_copied": bytes_copied,
-                "owner": None,
-                "lease_until": None,
             },
             now=now,
             log=log,
@@ -198,8 +196,6 @@ class TaskStore:
                 "not_before": not_before,
                 "results": _results_json(results),
                 "bytes_copied": bytes_copied,
-                "owner": None,
-                "lease_until": None,
             },
             now=now,
             log=log,
@@ -220,7 +216,7 @@ class TaskStore:
                 .where(
                     TaskRow.id == task_id, TaskRow.owner == owner, TaskRow.status == JobStatus.RUNNING.value
                 )
-                .values(**values)
+                .values(**values, owner=None, lease_until=None)
                 .returning(TaskRow.execution_id)
             )
             if changed.scalar() is None:
@@ -317,8 +313,6 @@ class TaskStore:
             values={
                 "status": JobStatus.PENDING.value,
                 "not_before": now,
-                "owner": None,
-                "lease_until": None,
                 "attempts": TaskRow.attempts - 1,
             },
             now=now,
