@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ferry.api.views import execution_json, task_json
 from ferry.cli.units import format_bytes
 from ferry.config.rulefile import load_rule_file
 from ferry.errors import InvalidInput
@@ -156,53 +157,6 @@ def _report(console: Console, execution: Execution, tasks: list[Task], *, json_o
     failed = [task for task in tasks if task.api_status.value == "Failed"]
     if failed:
         console.print(f"see a task's log with: ferry executions log {failed[0].id}")
-
-
-def execution_json(execution: Execution) -> dict[str, Any]:
-    """An execution with Harbor's field names."""
-    counts = execution.counts
-    return {
-        "id": execution.id,
-        "policy_id": execution.policy_id,
-        "status": execution.api_status.value,
-        "status_text": execution.status_text,
-        "trigger": execution.trigger.value,
-        "total": counts.total,
-        "succeed": counts.succeed,
-        "failed": counts.failed,
-        "in_progress": counts.in_progress,
-        "stopped": counts.stopped,
-        "start_time": _time(execution.start_time),
-        "end_time": _time(execution.end_time),
-        "bytes_copied": execution.bytes_copied,
-    }
-
-
-def task_json(task: Task) -> dict[str, Any]:
-    """A task with Harbor's field names."""
-    counts = task.counts
-    return {
-        "id": task.id,
-        "execution_id": task.execution_id,
-        "job_id": task.job_id,
-        "status": task.api_status.value,
-        "status_text": task.status_text,
-        "operation": task.operation.value,
-        "resource_type": task.resource_type,
-        "src_resource": task.src_resource,
-        "dst_resource": task.dst_resource,
-        "start_time": _time(task.start_time),
-        "end_time": _time(task.end_time),
-        "attempts": task.attempts,
-        "copied": counts.copied,
-        "up_to_date": counts.up_to_date,
-        "skipped_exists": counts.skipped_exists,
-        "items_failed": counts.failed,
-    }
-
-
-def _time(value: datetime | None) -> str | None:
-    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if value else None
 
 
 def _local(flags: dict[str, Any]) -> Registry | None:

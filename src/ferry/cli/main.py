@@ -16,6 +16,7 @@ from ferry import __version__
 from ferry.cli.endpoints import ClientPool, EndpointFlags
 from ferry.cli.policies import executions, run_policy, worker
 from ferry.cli.run import Job, cli_errors, copy_options, execute
+from ferry.cli.serve import serve
 from ferry.errors import InvalidInput
 from ferry.oci.reference import ImageReference, RegistryLocation
 from ferry.replication.engine.copier import CopyItem
@@ -206,6 +207,7 @@ def version() -> None:
 cli.add_command(run_policy)
 cli.add_command(worker)
 cli.add_command(executions)
+cli.add_command(serve)
 
 
 def run() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from ferry.distribution.client import RegistryClient
-from ferry.distribution.options import Credentials, RegistryOptions
+from ferry.distribution.options import Credentials, RegistryOptions, RetryPolicy, Timeouts
 from ferry.replication.domain.registry import Registry
 
 
@@ -14,7 +14,13 @@ def registry_host(registry: Registry) -> str:
     return urlsplit(registry.url).netloc
 
 
-def client_for_registry(registry: Registry, *, max_connections: int = 32) -> RegistryClient:
+def client_for_registry(
+    registry: Registry,
+    *,
+    max_connections: int = 32,
+    retry: RetryPolicy | None = None,
+    timeouts: Timeouts | None = None,
+) -> RegistryClient:
     """A client for ``registry``: its credential, TLS settings, and plain HTTP only for an
     ``http://`` URL (an ``https://`` loopback URL still falls back to HTTP, as docker does)."""
     scheme = urlsplit(registry.url).scheme
@@ -30,5 +36,7 @@ def client_for_registry(registry: Registry, *, max_connections: int = 32) -> Reg
         ca_pem=registry.ca_certificate,
         plain_http=True if scheme == "http" else None,
         max_connections=max_connections,
+        retry=retry or RetryPolicy(),
+        timeouts=timeouts or Timeouts(),
     )
     return RegistryClient(registry_host(registry), options)

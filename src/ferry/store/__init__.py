@@ -6,13 +6,14 @@ PostgreSQL is used when a ``postgresql://`` URL is given; the same code and test
 - ``database``    opening a database by URL, migrating it, SQLite's pragmas
 - ``schema``      the tables
 - ``secrets``     registry secrets sealed with Fernet before they reach a table
-- ``registries``, ``policies``, ``executions``, ``tasks``   the stores
+- ``registries``, ``policies``, ``executions``, ``tasks``, ``accounts``   the stores
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ferry.store.accounts import AccountStore
 from ferry.store.database import Database, open_database
 from ferry.store.executions import DEFAULT_RETENTION, ExecutionStore
 from ferry.store.policies import PolicyStore
@@ -28,6 +29,7 @@ class Store:
     policies: PolicyStore
     executions: ExecutionStore
     tasks: TaskStore
+    accounts: AccountStore
 
     @classmethod
     async def open(cls, url: str, secrets: SecretBox, *, retention: int = DEFAULT_RETENTION) -> Store:
@@ -38,6 +40,7 @@ class Store:
             policies=PolicyStore(database),
             executions=ExecutionStore(database, retention=retention),
             tasks=TaskStore(database, retention=retention),
+            accounts=AccountStore(database),
         )
 
     async def close(self) -> None:

@@ -178,3 +178,26 @@ class TaskLogRow(Base):
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
     logged_at: Mapped[datetime]
     line: Mapped[str] = mapped_column(Text)
+
+
+class AccountRow(Base):
+    """A user who signs in to the API; today only ``admin``. The password is a salted slow hash."""
+
+    __tablename__ = "accounts"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    creation_time: Mapped[datetime]
+    update_time: Mapped[datetime]
+
+
+class ApiTokenRow(Base):
+    """A named API token for scripts and CI. Only its SHA-256 is kept: the token is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    creation_time: Mapped[datetime]
+    last_used_time: Mapped[datetime | None]

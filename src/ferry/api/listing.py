@@ -1,0 +1,49 @@
+"""List responses the Harbor way: ``q``/``sort``/``page``/``page_size`` in, a JSON array out with
+``X-Total-Count`` and a ``Link`` header for the neighbouring pages."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
+
+from fastapi import Query, Request
+from fastapi.responses import JSONResponse
+
+from ferry.api.query import FieldKind, ListQuery, apply_query, link_header, parse_list_query
+
+QText = Annotated[str | None, Query(description="Harbor query: k=v, k=~v (fuzzy), k=[a~b], k={a b}, k=(a b)")]
+SortText = Annotated[str | None, Query(description="Fields to sort by, e.g. name,-creation_time")]
+Page = Annotated[int | None, Query(ge=1, description="Page number, from 1")]
+PageSize = Annotated[int | None, Query(ge=1, description="Items per page (default 10, at most 100)")]
+
+
+def list_query(
+    q: str | None,
+    sort: str | None,
+    page: int | None,
+    page_size: int | None,
+    fields: Mapping[str, FieldKind],
+) -> ListQuery:
+    return parse_list_query(q=q, sort=sort, page=page, page_size=page_size, fields=fields)
+
+
+def page_response(
+    request: Request, items: Sequence[Mapping[str, Any]], query: ListQuery, *, total: int | None = None
+) -> JSONResponse:
+    """``items`` are either every item (filtered, sorted and paged here) or, with ``total``, a page
+    the store already cut."""
+    if total is None:
+        shown, total = apply_query(items, query)
+    else:
+        shown = list(items)
+    headers = {"X-Total-Count": str(total)}
+    link = link_header(
+        request.url.path,
+        dict(request.query_params),
+        page=query.page,
+        page_size=query.page_size,
+        total=total,
+    )
+    if link:
+        headers["Link"] = link
+    return JSONResponse(list(shown), headers=headers)

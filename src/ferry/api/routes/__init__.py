@@ -1,0 +1,1 @@
+"""One router per resource, mounted under ``/api/v2.0`` by ``ferry.api.app``."""

@@ -1,0 +1,107 @@
+"""``/registries``: endpoints ferry replicates from and to, with test connection (ping)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from ferry.api.context import Context, SignedIn
+from ferry.api.errors import error_response
+from ferry.api.listing import Page, PageSize, QText, SortText, list_query, page_response
+from ferry.api.query import FieldKind
+from ferry.api.schemas import RegistryBody, RegistryPingBody, RegistryUpdateBody
+from ferry.api.views import registry_json
+from ferry.jobs.health import PingOutcome
+from ferry.replication.domain.registry import LOCAL_REGISTRY_ID, Registry, validate_registry
+from ferry.replication.providers import registry_info
+
+router = APIRouter(tags=["registry"])
+
+FIELDS = {
+    "id": FieldKind.INTEGER,
+    "name": FieldKind.STRING,
+    "type": FieldKind.STRING,
+    "url": FieldKind.STRING,
+    "description": FieldKind.STRING,
+    "status": FieldKind.STRING,
+    "insecure": FieldKind.BOOLEAN,
+    "creation_time": FieldKind.TIME,
+    "update_time": FieldKind.TIME,
+}
+
+
+@router.get("/registries", summary="List registries")
+async def list_registries(
+    request: Request,
+    context: Context,
+    principal: SignedIn,
+    q: QText = None,
+    sort: SortText = None,
+    page: Page = None,
+    page_size: PageSize = None,
+    name: str | None = None,
+) -> JSONResponse:
+    query = list_query(q, sort, page, page_size, FIELDS)
+    registries = await context.store.registries.list_registries()
+    items = [registry_json(item) for item in registries if name is None or name in item.name]
+    return page_response(request, items, query)
+
+
+@router.post("/registries", status_code=201, summary="Create a registry")
+async def create_registry(body: RegistryBody, context: Context, principal: SignedIn) -> Response:
+    registry = validate_registry(body.to_registry(now=context.clock()))
+    outcome = await context.ping(registry)
+    created = await context.store.registries.add(registry)
+    await context.store.registries.set_status(created.id, outcome.status)
+    return Response(status_code=201, headers={"Location": f"/api/v2.0/registries/{created.id}"})
+
+
+@router.post("/registries/ping", summary="Test the connection to a registry")
+async def ping_registry(body: RegistryPingBody, context: Context, principal: SignedIn) -> Response:
+    stored = await context.store.registries.get(body.id) if body.id else None
+    registry = validate_registry(body.to_registry(stored, now=context.clock()))
+    outcome = await context.ping(registry)
+    if stored is not None:
+        await context.store.registries.set_status(stored.id, outcome.status)
+    return _ping_response(outcome)
+
+
+def _ping_response(outcome: PingOutcome) -> Response:
+    if outcome.healthy:
+        return Response(status_code=200)
+    return error_response(400, outcome.message)
+
+
+@router.get("/registries/{id}", summary="Get a registry")
+async def get_registry(id: int, context: Context, principal: SignedIn) -> JSONResponse:
+    return JSONResponse(registry_json(await context.store.registries.get(id)))
+
+
+@router.put("/registries/{id}", summary="Update a registry")
+async def update_registry(
+    id: int, body: RegistryUpdateBody, context: Context, principal: SignedIn
+) -> Response:
+    stored = await context.store.registries.get(id)
+    changed = validate_registry(body.apply_to(stored, now=context.clock()))
+    outcome = await context.ping(changed)
+    updated = await context.store.registries.update(changed)
+    await context.store.registries.set_status(updated.id, outcome.status)
+    return Response(status_code=200)
+
+
+@router.delete("/registries/{id}", summary="Delete a registry no rule uses")
+async def delete_registry(id: int, context: Context, principal: SignedIn) -> Response:
+    await context.store.registries.delete(id)
+    return Response(status_code=200)
+
+
+@router.get("/registries/{id}/info", summary="What a registry supports as a replication source")
+async def get_registry_info(id: int, context: Context, principal: SignedIn) -> JSONResponse:
+    registry = await _registry(context, id)
+    return JSONResponse(registry_info(registry.type, is_local=registry.is_local))
+
+
+async def _registry(context: Context, registry_id: int) -> Registry:
+    if registry_id == LOCAL_REGISTRY_ID and context.local_registry is not None:
+        return context.local_registry
+    return await context.store.registries.get(registry_id)

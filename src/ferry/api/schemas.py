@@ -1,0 +1,293 @@
+"""Request bodies with Harbor's field names. Unknown fields and wrong JSON types are refused (400
+naming the field); the values themselves are checked by the domain (``validate_registry``,
+``validate_policy``), whose errors name the field too.
+
+Clients often send back what a GET returned (Harbor's generated clients do), so the read-only
+fields of a response (``id``, ``status``, times, the full registry objects inside a policy) are
+accepted and ignored rather than refused.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ferry.replication.domain.fields import InvalidField, enum_member
+from ferry.replication.domain.policy import Decoration, Filter, FilterType, Policy, Trigger
+from ferry.replication.domain.registry import (
+    LOCAL_REGISTRY_ID,
+    SECRET_MASK,
+    Credential,
+    CredentialType,
+    Registry,
+    RegistryType,
+)
+from ferry.replication.domain.status import TriggerType
+from ferry.replication.naming import FLATTEN_ALL
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class CredentialBody(Body):
+    type: str = CredentialType.BASIC.value
+    access_key: str = ""
+    access_secret: str = ""
+
+
+class RegistryBody(Body):
+    """``POST /registries``."""
+
+    name: str
+    type: str
+    url: str
+    description: str = ""
+    credential: CredentialBody | None = None
+    insecure: bool = False
+    ca_certificate: str | None = None
+    id: int | None = None
+    status: str | None = None
+    creation_time: str | None = None
+    update_time: str | None = None
+
+    def to_registry(self, *, now: datetime) -> Registry:
+        credential = None
+        if self.credential is not None:
+            credential = Credential(
+                enum_member("credential.type", CredentialType, self.credential.type),
+                self.credential.access_key,
+                self.credential.access_secret,
+            )
+        return Registry(
+            id=1,
+            name=self.name,
+            type=enum_member("type", RegistryType, self.type),
+            url=self.url,
+            credential=credential,
+            insecure=self.insecure,
+            ca_certificate=self.ca_certificate,
+            description=self.description,
+            creation_time=now,
+            update_time=now,
+        )
+
+
+class RegistryUpdateBody(Body):
+    """``PUT /registries/{id}``: Harbor's flat body, every field optional. An ``access_secret`` of
+    ``*****`` (what a GET shows) keeps the stored secret."""
+
+    name: str | None = None
+    description: str | None = None
+    url: str | None = None
+    credential_type: str | None = None
+    access_key: str | None = None
+    access_secret: str | None = None
+    insecure: bool | None = None
+    ca_certificate: str | None = None
+
+    def apply_to(self, stored: Registry, *, now: datetime) -> Registry:
+        old = stored.credential or Credential()
+        credential = Credential(
+            enum_member("credential_type", CredentialType, self.credential_type or old.type.value),
+            old.access_key if self.access_key is None else self.access_key,
+            _secret(self.access_secret, old.access_secret),
+        )
+        return Registry(
+            id=stored.id,
+            name=stored.name if self.name is None else self.name,
+            type=stored.type,
+            url=stored.url if self.url is None else self.url,
+            credential=credential,
+            insecure=stored.insecure if self.insecure is None else self.insecure,
+            ca_certificate=stored.ca_certificate if self.ca_certificate is None else self.ca_certificate,
+            description=stored.description if self.description is None else self.description,
+            status=stored.status,
+            creation_time=stored.creation_time,
+            update_time=now,
+        )
+
+
+class RegistryPingBody(Body):
+    """``POST /registries/ping``: an endpoint to test, or a stored one (``id``) with overrides."""
+
+    id: int | None = None
+    type: str | None = None
+    url: str | None = None
+    credential_type: str | None = None
+    access_key: str | None = None
+    access_secret: str | None = None
+    insecure: bool | None = None
+    ca_certificate: str | None = None
+    name: str | None = None
+
+    def to_registry(self, stored: Registry | None, *, now: datetime) -> Registry:
+        if stored is None:
+            if self.url is None:
+                raise InvalidField(
+                    "url", "field required", hint="give the endpoint URL, or the id of a registry"
+                )
+            body = RegistryBody(
+                name=self.name or "ping",
+                type=self.type or RegistryType.DOCKER_REGISTRY.value,
+                url=self.url,
+                credential=CredentialBody(
+                    type=self.credential_type or CredentialType.BASIC.value,
+                    access_key=self.access_key or "",
+                    access_secret=self.access_secret or "",
+                ),
+                insecure=bool(self.insecure),
+                ca_certificate=self.ca_certificate,
+            )
+            return body.to_registry(now=now)
+        update = RegistryUpdateBody(
+            url=self.url,
+            credential_type=self.credential_type,
+            access_key=self.access_key,
+            access_secret=self.access_secret,
+            insecure=self.insecure,
+            ca_certificate=self.ca_certificate,
+        )
+        return update.apply_to(stored, now=now)
+
+
+def _secret(given: str | None, stored: str) -> str:
+    return stored if given is None or given == SECRET_MASK else given
+
+
+class RegistryRefBody(Body):
+    """A registry inside a policy body: only ``id`` counts; the rest is what a GET returned."""
+
+    id: int | None = None
+    name: str | None = None
+    description: str | None = None
+    type: str | None = None
+    url: str | None = None
+    credential: dict[str, Any] | None = None
+    insecure: bool | None = None
+    ca_certificate: str | None = None
+    status: str | None = None
+    creation_time: str | None = None
+    update_time: str | None = None
+
+
+class FilterBody(Body):
+    type: str
+    value: str | list[str] = ""
+    decoration: str | None = None
+
+
+class TriggerSettingsBody(Body):
+    cron: str = ""
+    timezone: str | None = None
+    """ferry's addition: an IANA zone for the cron (Harbor evaluates it in UTC)."""
+
+
+class TriggerBody(Body):
+    type: str = TriggerType.MANUAL.value
+    trigger_settings: TriggerSettingsBody | None = None
+
+
+class PolicyBody(Body):
+    """``POST``/``PUT /replication/policies``. A missing or ``id: 0`` registry is the local one."""
+
+    name: str
+    description: str = ""
+    creator: str | None = None
+    src_registry: RegistryRefBody | None = None
+    dest_registry: RegistryRefBody | None = None
+    dest_namespace: str = ""
+    dest_namespace_replace_count: int = FLATTEN_ALL
+    trigger: TriggerBody | None = None
+    filters: list[FilterBody] | None = None
+    deletion: bool | None = None
+    replicate_deletion: bool | None = None
+    override: bool = True
+    enabled: bool = True
+    speed: int = 0
+    copy_by_chunk: bool = False
+    single_active_replication: bool = False
+    id: int | None = None
+    creation_time: str | None = None
+    update_time: str | None = None
+
+    def to_policy(self, *, creator: str, now: datetime) -> Policy:
+        deletion = self.deletion
+        if deletion is None:
+            deletion = bool(self.replicate_deletion)
+        elif self.replicate_deletion is not None and self.replicate_deletion != deletion:
+            raise InvalidField(
+                "replicate_deletion",
+                "contradicts deletion",
+                hint="give one of deletion and replicate_deletion (they are the same setting)",
+            )
+        return Policy(
+            id=0,
+            name=self.name,
+            description=self.description,
+            creator=self.creator or creator,
+            src_registry_id=_registry_id("src_registry", self.src_registry),
+            dest_registry_id=_registry_id("dest_registry", self.dest_registry),
+            dest_namespace=self.dest_namespace,
+            dest_namespace_replace_count=self.dest_namespace_replace_count,
+            filters=tuple(
+                _filter(f"filters[{index}]", item) for index, item in enumerate(self.filters or [])
+            ),
+            trigger=_trigger(self.trigger),
+            deletion=deletion,
+            override=self.override,
+            enabled=self.enabled,
+            speed=self.speed,
+            copy_by_chunk=self.copy_by_chunk,
+            single_active_replication=self.single_active_replication,
+            creation_time=now,
+            update_time=now,
+        )
+
+
+def _registry_id(field: str, ref: RegistryRefBody | None) -> int:
+    if ref is None:
+        return LOCAL_REGISTRY_ID
+    if ref.id is None:
+        raise InvalidField(
+            f"{field}.id", "field required", hint="give the registry's id (0 is the local one)"
+        )
+    return ref.id
+
+
+def _filter(where: str, item: FilterBody) -> Filter:
+    kind = enum_member(f"{where}.type", FilterType, item.type)
+    value: str | tuple[str, ...] = tuple(item.value) if isinstance(item.value, list) else item.value
+    if kind is FilterType.LABEL and isinstance(value, str):
+        value = tuple(part.strip() for part in value.split(",") if part.strip())
+    decoration = enum_member(f"{where}.decoration", Decoration, item.decoration) if item.decoration else None
+    return Filter(kind, value, decoration)
+
+
+def _trigger(body: TriggerBody | None) -> Trigger:
+    if body is None:
+        return Trigger()
+    settings = body.trigger_settings or TriggerSettingsBody()
+    return Trigger(
+        enum_member("trigger.type", TriggerType, body.type),
+        settings.cron or None,
+        settings.timezone or None,
+    )
+
+
+class StartExecutionBody(Body):
+    policy_id: int
+
+
+class StopExecutionBody(BaseModel):
+    """Harbor's ``PUT /replication/executions/{id}`` stops the execution; its body is not needed."""
+
+    model_config = ConfigDict(extra="allow")
+
+    status: str | None = Field(default=None, description="ignored; any PUT stops the execution")
+
+
+class TokenBody(Body):
+    name: str

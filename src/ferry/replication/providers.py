@@ -1,0 +1,102 @@
+"""The provider catalogue: the registry kinds ferry knows, with the endpoint and credential
+patterns Harbor's "New Endpoint" form offers (``/replication/adapterinfos``) and what each supports
+as a replication source (``/registries/{id}/info``).
+
+Every kind is reached through the OCI distribution API; the kinds differ in URL patterns, path
+depth and credentials. Provider-specific behaviour (ACR namespaces, Harbor projects, Docker Hub
+rate limits) grows behind this catalogue.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ferry.replication.domain.registry import RegistryType
+
+_ACR_REGIONS = (
+    "cn-hangzhou",
+    "cn-shanghai",
+    "cn-qingdao",
+    "cn-beijing",
+    "cn-zhangjiakou",
+    "cn-huhehaote",
+    "cn-wulanchabu",
+    "cn-shenzhen",
+    "cn-heyuan",
+    "cn-guangzhou",
+    "cn-chengdu",
+    "cn-hongkong",
+    "ap-southeast-1",
+    "ap-southeast-3",
+    "ap-southeast-5",
+    "ap-northeast-1",
+    "ap-south-1",
+    "eu-central-1",
+    "eu-west-1",
+    "us-west-1",
+    "us-east-1",
+    "me-east-1",
+)
+
+_FREE: dict[str, Any] = {"endpoint_type": "EndpointPatternTypeFree", "endpoints": []}
+
+_ENDPOINT_PATTERNS: dict[RegistryType, dict[str, Any]] = {
+    RegistryType.DOCKER_HUB: {
+        "endpoint_type": "EndpointPatternTypeFix",
+        "endpoints": [{"key": "hub.docker.com", "value": "https://hub.docker.com"}],
+    },
+    RegistryType.ALI_ACR: {
+        "endpoint_type": "EndpointPatternTypeList",
+        "endpoints": [
+            {"key": region, "value": f"https://registry.{region}.aliyuncs.com"} for region in _ACR_REGIONS
+        ],
+    },
+    RegistryType.GITHUB_GHCR: {
+        "endpoint_type": "EndpointPatternTypeFix",
+        "endpoints": [{"key": "ghcr.io", "value": "https://ghcr.io"}],
+    },
+}
+
+_DESCRIPTIONS: dict[RegistryType, str] = {
+    RegistryType.DOCKER_REGISTRY: "any registry speaking the OCI distribution API",
+    RegistryType.HARBOR: "a Harbor instance",
+    RegistryType.ALI_ACR: (
+        "Alibaba Cloud Container Registry: personal crpi-<id>.<region>.personal.cr.aliyuncs.com or "
+        "enterprise <name>-registry.<region>.cr.aliyuncs.com; sign in with the account name and the "
+        "fixed password"
+    ),
+    RegistryType.DOCKER_HUB: "Docker Hub",
+}
+
+
+def adapter_types() -> list[str]:
+    return [kind.value for kind in RegistryType]
+
+
+def adapter_infos() -> dict[str, dict[str, Any]]:
+    """``{type: {endpoint_pattern, credential_pattern}}`` as Harbor's ``/replication/adapterinfos``."""
+    return {
+        kind.value: {
+            "endpoint_pattern": _ENDPOINT_PATTERNS.get(kind, _FREE),
+            "credential_pattern": None,
+        }
+        for kind in RegistryType
+    }
+
+
+def registry_info(kind: RegistryType, *, is_local: bool) -> dict[str, Any]:
+    """What a registry offers as a replication source. Event-based triggers need the registry to
+    notify ferry, which only the local registry does."""
+    triggers = ["manual", "scheduled"] + (["event_based"] if is_local else [])
+    return {
+        "type": kind.value,
+        "description": _DESCRIPTIONS.get(kind, kind.value),
+        "supported_resource_filters": [
+            {"type": "name", "style": "input"},
+            {"type": "tag", "style": "input"},
+            {"type": "label", "style": "input"},
+            {"type": "resource", "style": "radio", "values": ["image", "artifact"]},
+        ],
+        "supported_triggers": triggers,
+        "supported_copy_by_chunk": True,
+    }

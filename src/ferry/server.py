@@ -1,0 +1,178 @@
+"""``ferry serve``'s composition root: read the settings once, open the store, make sure an admin
+account exists, start the local registry, and run the API, the dispatcher and the health refresh
+side by side until a signal stops them.
+
+Why the socket is bound here rather than by uvicorn: uvicorn exits the process when the port is
+taken; binding first turns that into an error that names the port and the flag that changes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import secrets
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import uvicorn
+
+from ferry import __version__
+from ferry.api.app import create_app
+from ferry.api.context import ApiContext
+from ferry.api.security import Authenticator, ensure_admin
+from ferry.errors import InvalidInput
+from ferry.jobs.dispatcher import DispatcherSettings
+from ferry.jobs.health import ping_registry, refresh_health_forever
+from ferry.jobs.local_registry import LocalRegistry, LocalRegistrySettings
+from ferry.jobs.service import ReplicationService, open_store
+from ferry.replication.domain.registry import Registry, RegistryType, local_registry
+
+MANAGED = "managed"
+NOTIFY_TOKEN_FILE = "notify.token"
+NOTIFICATIONS_PATH = "/service/notifications/registry"
+
+log = logging.getLogger("ferry.server")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerSettings:
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8080
+    database_url: str | None = None
+    secret_key: str | None = field(default=None, repr=False)
+    admin_password: str | None = field(default=None, repr=False)
+    local_registry: str | None = MANAGED
+    """``managed`` (start docker-registry), a registry URL to attach to, or None for none."""
+    local_registry_port: int = 5000
+    dispatcher: DispatcherSettings = field(default_factory=DispatcherSettings)
+    health_refresh_seconds: float = 300.0
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Ready:
+    """What ``ferry serve`` prints once it answers."""
+
+    url: str
+    local_registry_url: str | None
+    generated_password: str | None
+    data_dir: Path
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise InvalidInput(
+                f"port {port} on {host} is already in use (another ferry serve?)",
+                hint="stop the other process, or choose another port with --port",
+            ) from exc
+        raise InvalidInput(f"cannot listen on {host}:{port}: {exc.strerror}", hint="check --host") from exc
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def notify_token(data_dir: Path) -> str:
+    """The shared secret the managed registry sends with its notifications; kept in the data dir."""
+    path = data_dir / NOTIFY_TOKEN_FILE
+    if path.exists():
+        return path.read_text().strip()
+    token = secrets.token_urlsafe(32)
+    path.touch(mode=0o600)
+    path.write_text(token + "\n")
+    return token
+
+
+async def serve(settings: ServerSettings, *, on_ready: Callable[[Ready], None]) -> None:
+    sock = bind_socket(settings.host, settings.port)
+    store = await open_store(
+        settings.data_dir, database_url=settings.database_url, key_text=settings.secret_key
+    )
+    managed: LocalRegistry | None = None
+    try:
+        generated = await ensure_admin(
+            store.accounts, password=settings.admin_password, now=datetime.now(UTC)
+        )
+        local, managed = await _local_registry(settings)
+        service = ReplicationService(store, local_registry=local, settings=settings.dispatcher)
+        context = ApiContext(
+            store=store,
+            service=service,
+            authenticator=Authenticator(store.accounts, clock=lambda: datetime.now(UTC)),
+            local_registry=local,
+            clock=lambda: datetime.now(UTC),
+            ping=ping_registry,
+            version=__version__,
+        )
+        config = uvicorn.Config(
+            create_app(context), log_level="warning", lifespan="off", server_header=False, access_log=False
+        )
+        ready = Ready(settings.url, local.url if local else None, generated, settings.data_dir)
+        server = _AnnouncingServer(config, lambda: on_ready(ready))
+        background = [
+            asyncio.create_task(service.dispatcher.run(), name="ferry-dispatcher"),
+            asyncio.create_task(
+                refresh_health_forever(store, every_seconds=settings.health_refresh_seconds),
+                name="ferry-health",
+            ),
+        ]
+        try:
+            await server.serve(sockets=[sock])
+        finally:
+            for task in background:
+                task.cancel()
+            for task in background:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+    finally:
+        sock.close()
+        if managed is not None:
+            await managed.stop()
+        await store.close()
+
+
+class _AnnouncingServer(uvicorn.Server):
+    """Calls ``on_ready`` once the socket accepts requests."""
+
+    def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_ready = on_ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            self._on_ready()
+
+
+async def _local_registry(settings: ServerSettings) -> tuple[Registry | None, LocalRegistry | None]:
+    now = datetime.now(UTC)
+    if settings.local_registry is None:
+        return None, None
+    if settings.local_registry != MANAGED:
+        return local_registry(type=RegistryType.DOCKER_REGISTRY, url=settings.local_registry, now=now), None
+    managed = LocalRegistry(
+        LocalRegistrySettings(
+            root=settings.data_dir / "registry",
+            port=settings.local_registry_port,
+            notify_url=settings.url + NOTIFICATIONS_PATH,
+            notify_token=notify_token(settings.data_dir),
+        )
+    )
+    await managed.start()
+    return local_registry(type=RegistryType.DOCKER_REGISTRY, url=managed.url, now=now), managed
