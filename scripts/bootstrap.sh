@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(docker-registry skopeo apache2-utils openssl ca-certificates postgresql)
+DEBIAN_PACKAGES=(docker-registry skopeo apache2-utils openssl ca-certificates postgresql curl)
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
