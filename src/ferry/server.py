@@ -13,8 +13,10 @@ import contextlib
 import errno
 import logging
 import secrets
+import signal
 import socket
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -148,7 +150,9 @@ async def serve(settings: ServerSettings, *, on_ready: Callable[[Ready], None]) 
 
 
 class _AnnouncingServer(uvicorn.Server):
-    """Calls ``on_ready`` once the socket accepts requests."""
+    """Calls ``on_ready`` once the socket accepts requests. A stop signal ends ``serve`` normally:
+    uvicorn would re-raise it at once, killing the process before ferry releases its tasks, stops
+    the managed registry and closes the database."""
 
     def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None]) -> None:
         super().__init__(config)
@@ -158,6 +162,18 @@ class _AnnouncingServer(uvicorn.Server):
         await super().startup(sockets=sockets)
         if self.started:
             self._on_ready()
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 async def _local_registry(settings: ServerSettings) -> tuple[Registry | None, LocalRegistry | None]:
