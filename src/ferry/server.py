@@ -150,7 +150,8 @@ async def serve(settings: ServerSettings, *, on_ready: Callable[[Ready], None]) 
 
 
 class _AnnouncingServer(uvicorn.Server):
-    """Calls ``on_ready`` once the socket accepts requests. A stop signal ends ``serve`` normally:
+    """Calls ``on_ready`` once the socket accepts requests. A stop signal (INT, TERM, or HUP when
+    the terminal closes) ends ``serve`` normally:
     uvicorn would re-raise it at once, killing the process before ferry releases its tasks, stops
     the managed registry and closes the database."""
 
@@ -168,7 +169,10 @@ class _AnnouncingServer(uvicorn.Server):
         if threading.current_thread() is not threading.main_thread():
             yield
             return
-        previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        previous = {
+            sig: signal.signal(sig, self.handle_exit)
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+        }
         try:
             yield
         finally:

@@ -40,7 +40,9 @@ class Served:
 
 
 @contextmanager
-def served(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[Served]:
+def served(
+    data_dir: Path, *args: str, env: dict[str, str] | None = None, stop: signal.Signals = signal.SIGTERM
+) -> Iterator[Served]:
     port = free_port()
     output = data_dir.parent / f"serve-{port}.log"
     environ = {k: v for k, v in os.environ.items() if not k.startswith("FERRY_")}
@@ -62,7 +64,7 @@ def served(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> Ite
         yield running
     finally:
         if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
+            process.send_signal(stop)
             try:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
@@ -171,3 +173,11 @@ def test_a_too_short_admin_password_is_refused(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "at least 8" in result.stderr
     assert password not in result.stderr.replace("FERRY_ADMIN_PASSWORD", "")
+
+
+def test_closing_the_terminal_stops_the_managed_registry_too(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    with served(data_dir, "--local-registry-port", str(free_port()), stop=signal.SIGHUP) as running:
+        registry_pid = _registry_pid(data_dir)
+    assert running.process.returncode == 0, running.text()
+    assert not _alive(registry_pid), "the managed registry outlived ferry serve after SIGHUP"
