@@ -4,7 +4,7 @@ ferry's exception tree to HTTP statuses. Every error response of the API goes th
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -109,7 +109,11 @@ def _explain(error: dict[str, Any]) -> str:
     return str(error.get("msg", "invalid value"))
 
 
-def install_error_handlers(app: FastAPI) -> None:
+Authenticate = Callable[[Request], Awaitable[object]]
+"""Signs a request in or raises ``ApiError`` (401/429)."""
+
+
+def install_error_handlers(app: FastAPI, *, authenticate: Authenticate | None = None) -> None:
     @app.exception_handler(ApiError)
     async def on_api_error(request: Request, exc: ApiError) -> JSONResponse:
         return error_response(exc.status, exc.message, headers=exc.headers)
@@ -125,7 +129,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(400, describe_validation(exc.errors()))
+        errors = exc.errors()
+        if authenticate is not None and any(error.get("type") == "json_invalid" for error in errors):
+            # FastAPI parses a JSON body before it runs the route's dependencies, sign-in among
+            # them: a caller who has not signed in must get 401, not a remark about the body.
+            try:
+                await authenticate(request)
+            except ApiError as denied:
+                return error_response(denied.status, denied.message, headers=denied.headers)
+        return error_response(400, describe_validation(errors))
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

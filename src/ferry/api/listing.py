@@ -9,12 +9,28 @@ from typing import Annotated, Any
 from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 
-from ferry.api.query import FieldKind, ListQuery, apply_query, link_header, parse_list_query
+from ferry.api.query import (
+    MAX_PAGE_SIZE,
+    FieldKind,
+    ListQuery,
+    apply_query,
+    link_header,
+    parse_list_query,
+)
+from ferry.api.schemas import INT64_MAX
 
 QText = Annotated[str | None, Query(description="Harbor query: k=v, k=~v (fuzzy), k=[a~b], k={a b}, k=(a b)")]
 SortText = Annotated[str | None, Query(description="Fields to sort by, e.g. name,-creation_time")]
-Page = Annotated[int | None, Query(ge=1, description="Page number, from 1")]
-PageSize = Annotated[int | None, Query(ge=1, description="Items per page (default 10, at most 100)")]
+Page = Annotated[int | None, Query(ge=1, le=INT64_MAX, description="Page number, from 1")]
+# The maximum is documented but checked by ``parse_list_query``, whose message says how to page on.
+PageSize = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        description=f"Items per page (default 10, at most {MAX_PAGE_SIZE})",
+        json_schema_extra={"maximum": MAX_PAGE_SIZE},
+    ),
+]
 
 
 def list_query(

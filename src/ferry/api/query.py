@@ -34,6 +34,7 @@ from ferry.errors import InvalidInput
 
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 100
+MAX_OFFSET = 2**63 - 1
 
 Scalar: TypeAlias = str | int | bool | datetime
 
@@ -113,7 +114,9 @@ class ListQuery:
 
     @property
     def offset(self) -> int:
-        return (self.page - 1) * self.page_size
+        """Capped at the largest offset a database takes; no list reaches it, so the page is empty
+        either way."""
+        return min((self.page - 1) * self.page_size, MAX_OFFSET)
 
 
 def parse_list_query(

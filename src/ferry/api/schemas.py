@@ -10,8 +10,9 @@ accepted and ignored rather than refused.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from ferry.replication.domain.fields import InvalidField, enum_member
@@ -26,6 +27,15 @@ from ferry.replication.domain.registry import (
 )
 from ferry.replication.domain.status import TriggerType
 from ferry.replication.naming import FLATTEN_ALL
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+Int64 = Annotated[int, Field(ge=INT64_MIN, lt=INT64_MAX + 1)]
+"""An id in a body: Harbor's ids are int64, and the database refuses (500) anything wider. The bound
+is exclusive because FastAPI writes body bounds into the OpenAPI document as floats, where 2**63 - 1
+would round up to 2**63."""
+IdPath = Annotated[int, Path(ge=INT64_MIN, le=INT64_MAX, description="The resource's id")]
+TaskIdPath = Annotated[int, Path(ge=INT64_MIN, le=INT64_MAX, description="The task's id")]
 
 
 class Body(BaseModel):
@@ -48,7 +58,7 @@ class RegistryBody(Body):
     credential: CredentialBody | None = None
     insecure: bool = False
     ca_certificate: str | None = None
-    id: int | None = None
+    id: Int64 | None = None
     status: str | None = None
     creation_time: str | None = None
     update_time: str | None = None
@@ -113,7 +123,7 @@ class RegistryUpdateBody(Body):
 class RegistryPingBody(Body):
     """``POST /registries/ping``: an endpoint to test, or a stored one (``id``) with overrides."""
 
-    id: int | None = None
+    id: Int64 | None = None
     type: str | None = None
     url: str | None = None
     credential_type: str | None = None
@@ -160,7 +170,7 @@ def _secret(given: str | None, stored: str) -> str:
 class RegistryRefBody(Body):
     """A registry inside a policy body: only ``id`` counts; the rest is what a GET returned."""
 
-    id: int | None = None
+    id: Int64 | None = None
     name: str | None = None
     description: str | None = None
     type: str | None = None
@@ -209,7 +219,7 @@ class PolicyBody(Body):
     speed: int = 0
     copy_by_chunk: bool = False
     single_active_replication: bool = False
-    id: int | None = None
+    id: Int64 | None = None
     creation_time: str | None = None
     update_time: str | None = None
 
@@ -259,9 +269,9 @@ def _registry_id(field: str, ref: RegistryRefBody | None) -> int:
 
 def _filter(where: str, item: FilterBody) -> Filter:
     kind = enum_member(f"{where}.type", FilterType, item.type)
+    # a label filter's value is a list, as in Harbor ("the type of label filter value must be
+    # string slice"); a string is left for validate_policy to refuse with the field's name
     value: str | tuple[str, ...] = tuple(item.value) if isinstance(item.value, list) else item.value
-    if kind is FilterType.LABEL and isinstance(value, str):
-        value = tuple(part.strip() for part in value.split(",") if part.strip())
     decoration = enum_member(f"{where}.decoration", Decoration, item.decoration) if item.decoration else None
     return Filter(kind, value, decoration)
 
@@ -278,7 +288,7 @@ def _trigger(body: TriggerBody | None) -> Trigger:
 
 
 class StartExecutionBody(Body):
-    policy_id: int
+    policy_id: Int64
 
 
 class StopExecutionBody(BaseModel):

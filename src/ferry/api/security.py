@@ -16,6 +16,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import math
 import secrets
 import time
 from collections.abc import Callable
@@ -79,9 +80,10 @@ def _b64(data: bytes) -> str:
 
 @dataclass(frozen=True)
 class Principal:
-    """Who made a request: ``admin``, or ``token:<name>``."""
+    """Who made a request: ``admin``, or ``token:<name>`` with the token's id."""
 
     name: str
+    token_id: int | None = None
 
 
 @dataclass
@@ -109,7 +111,7 @@ class SignInThrottle:
         if now - failures.last > self.forget_after:
             del self._clients[client]
         elif failures.blocked_until > now:
-            wait = int(failures.blocked_until - now) + 1
+            wait = math.ceil(failures.blocked_until - now)
             raise ApiError(
                 429,
                 f"too many failed sign-ins from this address; try again in {wait} s",
@@ -172,7 +174,7 @@ class Authenticator:
         if found is None:
             return None
         await self._accounts.touch_token(found.id, now=self._clock())
-        return Principal(f"token:{found.name}")
+        return Principal(f"token:{found.name}", token_id=found.id)
 
     async def _by_password(self, user: str, password: str) -> Principal | None:
         if user != ADMIN:

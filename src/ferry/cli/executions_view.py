@@ -11,17 +11,18 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from ferry.api.views import execution_json, task_json
-from ferry.cli.units import format_bytes
+from ferry.cli.executions_render import executions_table, print_report, report_json
 from ferry.config.rulefile import load_rule_file
 from ferry.errors import InvalidInput
 from ferry.jobs.dispatcher import DispatcherSettings
-from ferry.jobs.service import ReplicationService
+from ferry.jobs.service import ReplicationService, default_data_dir
 from ferry.replication.domain.execution import Execution, Task
 from ferry.replication.domain.policy import Policy
 from ferry.replication.domain.registry import Registry, RegistryType, local_registry
@@ -29,7 +30,6 @@ from ferry.store import Store
 from ferry.store.tasks import TaskQuery, format_log
 
 Opener = Callable[[dict[str, Any]], Awaitable[Store]]
-FINISHED_WORDS = {"Succeed": "green", "Failed": "red", "Stopped": "yellow", "InProgress": "cyan"}
 
 
 def _console() -> Console:
@@ -114,49 +114,11 @@ async def _watch(store: Store, execution_id: int, console: Console, *, quiet: bo
 
 
 def _report(console: Console, execution: Execution, tasks: list[Task], *, json_output: bool) -> None:
+    shown, shown_tasks = execution_json(execution), [task_json(task) for task in tasks]
     if json_output:
-        print(
-            json.dumps({**execution_json(execution), "tasks": [task_json(task) for task in tasks]}, indent=2)
-        )
+        print(report_json(shown, shown_tasks))
         return
-    table = Table(title=f"execution {execution.id}", title_justify="left")
-    for column in (
-        "task",
-        "status",
-        "source",
-        "destination",
-        "copied",
-        "up to date",
-        "skipped",
-        "failed",
-        "note",
-    ):
-        table.add_column(column)
-    for task in tasks:
-        counts = task.counts
-        color = FINISHED_WORDS.get(task.api_status.value, "white")
-        table.add_row(
-            str(task.id),
-            f"[{color}]{task.api_status.value}[/]",
-            escape(task.src_resource),
-            escape(task.dst_resource),
-            str(counts.copied),
-            str(counts.up_to_date),
-            str(counts.skipped_exists),
-            str(counts.failed),
-            escape(task.status_text[:120]),
-        )
-    if tasks:
-        console.print(table)
-    color = FINISHED_WORDS.get(execution.api_status.value, "white")
-    text = f" — {escape(execution.status_text)}" if execution.status_text else ""
-    console.print(
-        f"execution {execution.id}: [{color}]{execution.api_status.value}[/]{text}; "
-        f"{execution.counts.total} task(s), {format_bytes(execution.bytes_copied)} uploaded"
-    )
-    failed = [task for task in tasks if task.api_status.value == "Failed"]
-    if failed:
-        console.print(f"see a task's log with: ferry executions log {failed[0].id}")
+    print_report(console, shown, shown_tasks, log_command=lambda task: f"ferry executions log {task['id']}")
 
 
 def _local(flags: dict[str, Any]) -> Registry | None:
@@ -197,36 +159,19 @@ async def list_command(flags: dict[str, Any], open_store: Opener) -> None:
         if flags["json_output"]:
             print(json.dumps([execution_json(item) for item in executions], indent=2))
             return
-        table = Table(title=f"{total} execution(s)", title_justify="left")
-        for column in (
-            "id",
-            "policy",
-            "status",
-            "trigger",
-            "tasks",
-            "succeeded",
-            "failed",
-            "started",
-            "duration",
-        ):
-            table.add_column(column)
-        for item in executions:
-            color = FINISHED_WORDS.get(item.api_status.value, "white")
-            duration = (item.end_time - item.start_time).total_seconds() if item.end_time else None
-            table.add_row(
-                str(item.id),
-                escape(policies.get(item.policy_id, "?")),
-                f"[{color}]{item.api_status.value}[/]",
-                item.trigger.value,
-                str(item.counts.total),
-                str(item.counts.succeed),
-                str(item.counts.failed),
-                item.start_time.strftime("%Y-%m-%d %H:%M:%S"),
-                f"{duration:.1f} s" if duration is not None else "running",
-            )
-        _console().print(table)
+        console = _console()
+        console.print(f"{total} execution(s) in {_where(flags)}")
+        console.print(executions_table([execution_json(item) for item in executions], policies))
     finally:
         await store.close()
+
+
+def _where(flags: dict[str, Any]) -> str:
+    """The local store, named without the database password."""
+    if flags.get("database_url"):
+        parts = urlsplit(flags["database_url"])
+        return f"the database {parts.scheme}://{parts.hostname or ''}{parts.path}"
+    return f"the data directory {flags['data_dir'] or default_data_dir(dict(os.environ))}"
 
 
 async def show_command(flags: dict[str, Any], open_store: Opener) -> None:

@@ -13,8 +13,13 @@ from typing import Any, TypeVar
 import click
 
 from ferry import __version__
+from ferry.cli.config_commands import apply, export
 from ferry.cli.endpoints import ClientPool, EndpointFlags
+from ferry.cli.login_commands import login, logout
 from ferry.cli.policies import executions, run_policy, worker
+from ferry.cli.policy_commands import policy
+from ferry.cli.registry_commands import registry
+from ferry.cli.replicate_commands import logs, replicate
 from ferry.cli.run import Job, cli_errors, copy_options, execute
 from ferry.cli.serve import serve
 from ferry.errors import InvalidInput
@@ -208,6 +213,14 @@ cli.add_command(run_policy)
 cli.add_command(worker)
 cli.add_command(executions)
 cli.add_command(serve)
+cli.add_command(login)
+cli.add_command(logout)
+cli.add_command(registry)
+cli.add_command(policy)
+cli.add_command(replicate)
+cli.add_command(logs)
+cli.add_command(apply)
+cli.add_command(export)
 
 
 def run() -> None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from ferry.cli.remote import SERVER_HELP, server_options
 from ferry.cli.run import cli_errors
 
 if TYPE_CHECKING:
@@ -166,65 +167,129 @@ def worker(**flags: Any) -> None:
     _run_async(worker_command(flags, _open, _settings(flags)))
 
 
-@click.group("executions")
+@click.group("executions", epilog=SERVER_HELP)
 def executions() -> None:
-    """List executions, their tasks and logs; stop or re-run them."""
+    """List executions, their tasks and logs; stop or re-run them.
+
+    \b
+    On a ferry server when one is configured (--server, FERRY_SERVER, or `ferry login`),
+    else in the local data directory that `ferry run-policy` uses; --data-dir,
+    FERRY_DATA_DIR or --database-url always choose the local one. Each table's title
+    says which.
+
+    \b
+    Examples:
+      ferry executions list --policy prod-to-aliyun
+      ferry executions show 12
+      ferry executions log 12 57 --follow    # on a server: EXECUTION TASK
+      ferry executions log 57                # locally: TASK
+      ferry executions stop 12
+      ferry executions retry 12              # re-run the failed and stopped tasks
+    """
 
 
-@executions.command("list")
+def _on_server(flags: dict[str, Any]) -> bool:
+    from ferry.cli.remote import server_configured
+
+    return server_configured(flags)
+
+
+@executions.command("list", epilog=SERVER_HELP)
 @click.option("--policy", "policy_name", help="Only this policy's executions.")
 @click.option("--json", "json_output", is_flag=True)
 @store_options
+@server_options
 def list_executions(**flags: Any) -> None:
     """The newest executions first, with Harbor's statuses and counts."""
+    if _on_server(flags):
+        from ferry.cli.executions_remote import list_remote
+
+        with cli_errors():
+            list_remote(flags)
+        return
     from ferry.cli.executions_view import list_command
 
     _run_async(list_command(flags, _open))
 
 
-@executions.command("show")
+@executions.command("show", epilog=SERVER_HELP)
 @click.argument("execution_id", type=int)
 @click.option("--json", "json_output", is_flag=True)
 @store_options
+@server_options
 def show_execution(**flags: Any) -> None:
     """One execution and its tasks."""
+    if _on_server(flags):
+        from ferry.cli.executions_remote import show_remote
+
+        with cli_errors():
+            show_remote(flags)
+        return
     from ferry.cli.executions_view import show_command
 
     _run_async(show_command(flags, _open))
 
 
-@executions.command("log")
-@click.argument("task_id", type=int)
+@executions.command("log", epilog=SERVER_HELP)
+@click.argument("ids", nargs=-1, type=int, required=True, metavar="[EXECUTION] TASK")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines until the task ends.")
 @store_options
-def task_log(**flags: Any) -> None:
-    """A task's log (plain text, as Harbor's task log endpoint returns it)."""
+@server_options
+def task_log(ids: tuple[int, ...], **flags: Any) -> None:
+    """A task's log (plain text, as Harbor's task log endpoint returns it).
+
+    On a server name the execution too: `ferry executions log EXECUTION TASK`.
+    """
+    if len(ids) > 2:
+        raise click.UsageError("give at most two ids: [EXECUTION] TASK")
+    if _on_server(flags):
+        from ferry.cli.executions_remote import log_remote
+
+        with cli_errors():
+            log_remote(flags, ids)
+        return
     from ferry.cli.executions_view import log_command
 
-    _run_async(log_command(flags, _open))
+    _run_async(log_command({**flags, "task_id": ids[-1]}, _open))
 
 
-@executions.command("stop")
+@executions.command("stop", epilog=SERVER_HELP)
 @click.argument("execution_id", type=int)
 @store_options
+@server_options
 def stop_execution(**flags: Any) -> None:
     """Stop an execution; its running tasks are cancelled within seconds."""
+    if _on_server(flags):
+        from ferry.cli.executions_remote import stop_remote
+
+        with cli_errors():
+            stop_remote(flags)
+        return
     from ferry.cli.executions_view import stop_command
 
     _run_async(stop_command(flags, _open))
 
 
-@executions.command("retry")
+@executions.command("retry", epilog=SERVER_HELP)
 @click.argument("execution_id", type=int)
-@click.option("--local-registry", metavar="URL", help="The local registry's URL, if the policy uses it.")
+@click.option(
+    "--local-registry", metavar="URL", help="The local registry's URL, if the policy uses it (local only)."
+)
 @click.option(
     "-f", "--file", "rule_file", type=click.Path(dir_okay=False, path_type=Path),
-    help="Take the local registry from this rule file's `local:` section.",
+    help="Take the local registry from this rule file's `local:` section (local only).",
 )  # fmt: skip
 @store_options
 @dispatch_options
+@server_options
 def retry_execution(**flags: Any) -> None:
     """Re-run only the failed and stopped tasks of a finished execution, as a new execution."""
+    if _on_server(flags):
+        from ferry.cli.executions_remote import retry_remote
+
+        with cli_errors():
+            retry_remote(flags)
+        return
     from ferry.cli.executions_view import retry_command
 
     _run_async(retry_command(flags, _open, _settings(flags)))

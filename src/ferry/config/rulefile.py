@@ -84,19 +84,32 @@ _FILTER = {"type", "value", "decoration"}
 _TRIGGER = {"type", "trigger_settings", "cron", "timezone"}
 
 
-def load_rule_file(path: Path, *, environ: Mapping[str, str], now: datetime) -> RuleFile:
+def load_rule_file(
+    path: Path, *, environ: Mapping[str, str], now: datetime, for_server: bool = False
+) -> RuleFile:
     try:
         text = path.read_text()
     except OSError as exc:
         raise InvalidInput(
             f"cannot read the rule file {path}: {exc.strerror}", hint="check the path"
         ) from exc
-    return parse_rule_file(text, base=path.parent, environ=environ, now=now, source=str(path))
+    return parse_rule_file(
+        text, base=path.parent, environ=environ, now=now, source=str(path), for_server=for_server
+    )
 
 
 def parse_rule_file(
-    text: str, *, base: Path, environ: Mapping[str, str], now: datetime, source: str = "the rule file"
+    text: str,
+    *,
+    base: Path,
+    environ: Mapping[str, str],
+    now: datetime,
+    source: str = "the rule file",
+    for_server: bool = False,
 ) -> RuleFile:
+    """``for_server``: the file is applied to a ferry server (``ferry apply``), whose local
+    registry is its own, so ``Local`` needs no ``local:`` section, and a file may declare
+    registries only."""
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -114,7 +127,7 @@ def parse_rule_file(
     policies_raw = _list(top, "policies")
     if "policy" in top:
         policies_raw = [top["policy"], *policies_raw]
-    if not policies_raw:
+    if not policies_raw and not for_server:
         raise InvalidInput(f"{source} declares no policy", hint="add a `policy:` or `policies:` section")
     policies = [reader.policy(f"policies[{i}]", item) for i, item in enumerate(policies_raw)]
     names = [registry.name for registry in registries]
@@ -126,7 +139,7 @@ def parse_rule_file(
                     hint=f"declare it under `registries:`, or write {LOCAL_REGISTRY_NAME} "
                     "for the local registry",
                 )
-            if name == LOCAL_REGISTRY_NAME and local is None:
+            if name == LOCAL_REGISTRY_NAME and local is None and not for_server:
                 raise InvalidInput(
                     f"policy {spec.policy.name!r} uses the local registry, "
                     "but the file has no `local:` section",

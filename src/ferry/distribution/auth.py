@@ -72,9 +72,11 @@ class Authenticator:
         if challenge is None:
             return False
         if challenge.scheme == "basic":
-            retry = self.credentials is not None and self.scheme is not AuthScheme.BASIC
+            # Replay when this request went without the credentials. Not "unless Basic is known
+            # already": requests sent at once before the first challenge all went without them,
+            # and every one of them must be replayed, not only the first to get its 401.
             self.scheme = AuthScheme.BASIC
-            return retry
+            return self.credentials is not None and not sent
         if challenge.scheme != "bearer" or not challenge.realm:
             return False
         self.scheme = AuthScheme.BEARER

@@ -17,7 +17,7 @@ from ferry.replication.domain.policy import Policy
 from ferry.replication.domain.registry import Registry
 from ferry.replication.engine.blobs import ChunkPolicy
 from ferry.replication.engine.copier import CopyEngine, CopyItem, CopyOptions
-from ferry.replication.engine.progress import BlobDone, BlobOutcome, Event, ImageDone, ImageOutcome, LogLine
+from ferry.replication.engine.progress import BytesMoved, Event, ImageDone, ImageOutcome, LogLine
 from ferry.store.tasks import LogEntry
 
 Clock = Callable[[], datetime]
@@ -129,10 +129,11 @@ class ExecutionContext:
             progress = self._by_image.get(event.destination)
             if progress is not None:
                 progress.results[progress.references[event.destination]] = event.outcome
-        elif isinstance(event, BlobDone) and event.outcome is BlobOutcome.UPLOADED:
+        elif isinstance(event, BytesMoved):
+            # counted as the bytes go out, so a running task's progress moves during a big blob
             progress = self._by_repository.get(event.repository)
             if progress is not None:
-                progress.bytes_copied += event.size
+                progress.bytes_copied += event.amount
 
     async def aclose(self) -> None:
         for client in self._clients.values():

@@ -5,7 +5,7 @@ and retention of the last N executions per policy."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
@@ -89,7 +89,7 @@ class ExecutionStore:
                 raise RecordNotFound(
                     f"execution {execution_id} not found", hint="list the executions to see their ids"
                 )
-            return to_execution(row, await _counts(session, execution_id))
+            return await _live(session, row)
 
     async def list_executions(self, query: ExecutionQuery = ExecutionQuery()) -> tuple[list[Execution], int]:
         """A page of executions, newest first, and the total matching the query."""
@@ -111,7 +111,7 @@ class ExecutionStore:
                     .limit(query.limit)
                 )
             )
-            executions = [to_execution(row, await _counts(session, row.id)) for row in rows]
+            executions = [await _live(session, row) for row in rows]
             return executions, int(total or 0)
 
     async def unfinished_ids(self) -> list[int]:
@@ -334,6 +334,21 @@ def artifact_to_json(artifact: PlannedArtifact) -> dict[str, object]:
     return {"digest": str(artifact.digest), "tags": list(artifact.tags)}
 
 
+async def _live(session: AsyncSession, row: ExecutionRow) -> Execution:
+    """The execution with its counts; while it runs, the bytes its tasks have reported so far."""
+    execution = to_execution(row, await _counts(session, row.id))
+    if row.phase == Phase.FINISHED.value:
+        return execution
+    return replace(execution, bytes_copied=await _task_bytes(session, row.id))
+
+
+async def _task_bytes(session: AsyncSession, execution_id: int) -> int:
+    total = await session.scalar(
+        select(func.coalesce(func.sum(TaskRow.bytes_copied), 0)).where(TaskRow.execution_id == execution_id)
+    )
+    return int(total or 0)
+
+
 async def _counts(session: AsyncSession, execution_id: int) -> ExecutionCounts:
     statuses = await session.execute(
         select(TaskRow.status, func.count())
@@ -356,10 +371,7 @@ async def settle_execution(
     outcome = derive_execution_status(statuses)
     if outcome.status is ExecutionStatus.IN_PROGRESS:
         return
-    total = await session.scalar(
-        select(func.coalesce(func.sum(TaskRow.bytes_copied), 0)).where(TaskRow.execution_id == row.id)
-    )
-    row.bytes_copied = int(total or 0)
+    row.bytes_copied = await _task_bytes(session, row.id)
     text = row.status_text or outcome.status_text
     _finish(row, _FINAL_TEXT[outcome.status], text, now)
     await _apply_retention(session, row.policy_id, retention)

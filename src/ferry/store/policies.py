@@ -10,7 +10,15 @@ from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
 from ferry.errors import InvalidInput, PreconditionFailed, RecordConflict, RecordNotFound
 from ferry.replication.domain.execution import Phase
-from ferry.replication.domain.policy import Decoration, Filter, FilterType, Policy, Trigger, validate_policy
+from ferry.replication.domain.policy import (
+    Decoration,
+    Filter,
+    FilterType,
+    Policy,
+    Trigger,
+    validate_policy,
+)
+from ferry.replication.domain.policy import filter_to_json as filter_to_json  # the API's views import it here
 from ferry.replication.domain.registry import LOCAL_REGISTRY_ID
 from ferry.replication.domain.status import TriggerType
 from ferry.store.database import Database
@@ -144,14 +152,6 @@ def _to_policy(row: PolicyRow) -> Policy:
         creation_time=row.creation_time,
         update_time=row.update_time,
     )
-
-
-def filter_to_json(item: Filter) -> dict[str, Any]:
-    value: Any = list(item.value) if isinstance(item.value, tuple) else item.value
-    shaped: dict[str, Any] = {"type": item.type.value, "value": value}
-    if item.decoration is not None:
-        shaped["decoration"] = item.decoration.value
-    return shaped
 
 
 def filter_from_json(shaped: dict[str, Any]) -> Filter:

@@ -125,3 +125,15 @@ def test_choosing_among_several_policies_needs_a_name() -> None:
     with pytest.raises(InvalidInput, match=r"2 policies \(a, b\)"):
         rules.policy_named(None)
     assert rules.policy_named("b").src_registry == "r"
+
+
+def test_for_a_server_local_needs_no_section_and_policies_are_optional() -> None:
+    text = (
+        "registries: [{name: r, url: 'https://r'}]\npolicy: {name: p, src_registry: Local, dest_registry: r}"
+    )
+
+    rules = parse_rule_file(text, base=Path("."), environ={}, now=NOW, for_server=True)
+    registries_only = parse_rule_file("registries: []", base=Path("."), environ={}, now=NOW, for_server=True)
+
+    assert (rules.local, rules.policy_named("p").src_registry) == (None, "Local")
+    assert registries_only.policies == []

@@ -10,7 +10,22 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from ferry.api.context import Context, SignedIn
 from ferry.api.listing import Page, PageSize, QText, SortText, list_query, page_response
 from ferry.api.query import FieldKind
-from ferry.api.schemas import StartExecutionBody, StopExecutionBody
+from ferry.api.responses import (
+    ReplicationExecution,
+    ReplicationTask,
+    created,
+    done,
+    error_responses,
+    listed,
+)
+from ferry.api.schemas import (
+    INT64_MAX,
+    INT64_MIN,
+    IdPath,
+    StartExecutionBody,
+    StopExecutionBody,
+    TaskIdPath,
+)
 from ferry.api.views import execution_json, task_json
 from ferry.replication.domain.fields import enum_member
 from ferry.replication.domain.status import ExecutionStatus, TaskStatus, TriggerType, job_statuses
@@ -42,12 +57,17 @@ _EVERYTHING = 10_000
 50 executions per rule, so this covers 200 rules."""
 
 
-@router.get("/replication/executions", summary="List executions")
+@router.get(
+    "/replication/executions",
+    summary="List executions",
+    response_model=list[ReplicationExecution],
+    responses={**listed("executions"), **error_responses(400)},
+)
 async def list_executions(
     request: Request,
     context: Context,
     principal: SignedIn,
-    policy_id: int | None = None,
+    policy_id: Annotated[int | None, Query(ge=INT64_MIN, le=INT64_MAX)] = None,
     status: str | None = None,
     trigger: str | None = None,
     q: QText = None,
@@ -78,36 +98,63 @@ def _page(query: ExecutionQuery, offset: int, limit: int) -> ExecutionQuery:
     return ExecutionQuery(query.policy_id, query.statuses, query.trigger, offset=offset, limit=limit)
 
 
-@router.post("/replication/executions", status_code=201, summary="Start an execution of a rule")
+@router.post(
+    "/replication/executions",
+    status_code=201,
+    summary="Start an execution of a rule",
+    response_class=Response,
+    responses={**created("Execution"), **error_responses(400, 404, 412)},
+)
 async def start_execution(body: StartExecutionBody, context: Context, principal: SignedIn) -> Response:
     policy = await context.store.policies.get(body.policy_id)
     execution = await context.service.start_execution(policy)
     return Response(status_code=201, headers={"Location": f"/api/v2.0/replication/executions/{execution.id}"})
 
 
-@router.get("/replication/executions/{id}", summary="Get an execution")
-async def get_execution(id: int, context: Context, principal: SignedIn) -> JSONResponse:
+@router.get(
+    "/replication/executions/{id}",
+    summary="Get an execution",
+    response_model=ReplicationExecution,
+    responses=error_responses(400, 404),
+)
+async def get_execution(id: IdPath, context: Context, principal: SignedIn) -> JSONResponse:
     return JSONResponse(execution_json(await context.store.executions.get(id)))
 
 
-@router.put("/replication/executions/{id}", summary="Stop an execution")
+@router.put(
+    "/replication/executions/{id}",
+    summary="Stop an execution",
+    response_class=Response,
+    responses={**done("Stopping (or already finished)"), **error_responses(400, 404)},
+)
 async def stop_execution(
-    id: int, context: Context, principal: SignedIn, body: StopExecutionBody | None = None
+    id: IdPath, context: Context, principal: SignedIn, body: StopExecutionBody | None = None
 ) -> Response:
     await context.service.stop_execution(id)
     return Response(status_code=200)
 
 
-@router.post("/replication/executions/{id}/retry", summary="Run the failed and stopped tasks again (ferry)")
-async def retry_execution(id: int, context: Context, principal: SignedIn) -> Response:
+@router.post(
+    "/replication/executions/{id}/retry",
+    status_code=201,
+    summary="Run the failed and stopped tasks again (ferry)",
+    response_class=Response,
+    responses={**created("Execution"), **error_responses(400, 404, 412)},
+)
+async def retry_execution(id: IdPath, context: Context, principal: SignedIn) -> Response:
     execution = await context.service.retry_execution(id)
     return Response(status_code=201, headers={"Location": f"/api/v2.0/replication/executions/{execution.id}"})
 
 
-@router.get("/replication/executions/{id}/tasks", summary="List an execution's tasks")
+@router.get(
+    "/replication/executions/{id}/tasks",
+    summary="List an execution's tasks",
+    response_model=list[ReplicationTask],
+    responses={**listed("tasks"), **error_responses(400, 404)},
+)
 async def list_tasks(
     request: Request,
-    id: int,
+    id: IdPath,
     context: Context,
     principal: SignedIn,
     status: str | None = None,
@@ -135,13 +182,27 @@ async def list_tasks(
     "/replication/executions/{id}/tasks/{task_id}/log",
     summary="A task's log as plain text",
     response_class=PlainTextResponse,
+    responses={
+        200: {
+            "description": "The log lines",
+            "headers": {
+                "X-Log-Cursor": {
+                    "description": "ferry: pass it as `after` to get only newer lines",
+                    "schema": {"type": "integer"},
+                }
+            },
+        },
+        **error_responses(400, 404),
+    },
 )
 async def get_task_log(
-    id: int,
-    task_id: int,
+    id: IdPath,
+    task_id: TaskIdPath,
     context: Context,
     principal: SignedIn,
-    after: Annotated[int, Query(ge=0, description="ferry: only lines after this cursor (X-Log-Cursor)")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=INT64_MAX, description="ferry: only lines after this cursor (X-Log-Cursor)")
+    ] = 0,
 ) -> PlainTextResponse:
     await context.store.tasks.get(task_id, execution_id=id)
     lines = await context.store.tasks.read_log(task_id, after=after)

@@ -11,7 +11,8 @@ from fastapi.responses import JSONResponse
 from ferry.api.context import ApiContext, Context, SignedIn
 from ferry.api.listing import Page, PageSize, QText, SortText, list_query, page_response
 from ferry.api.query import FieldKind
-from ferry.api.schemas import PolicyBody
+from ferry.api.responses import ReplicationPolicy, created, done, error_responses, listed
+from ferry.api.schemas import IdPath, PolicyBody
 from ferry.api.views import local_registry_json, policy_json, registry_json
 from ferry.replication.domain.fields import InvalidField
 from ferry.replication.domain.policy import Policy
@@ -39,7 +40,12 @@ async def registries_json(context: ApiContext) -> dict[int, dict[str, Any]]:
     return shown
 
 
-@router.get("/replication/policies", summary="List replication rules")
+@router.get(
+    "/replication/policies",
+    summary="List replication rules",
+    response_model=list[ReplicationPolicy],
+    responses={**listed("replication rules"), **error_responses(400)},
+)
 async def list_policies(
     request: Request,
     context: Context,
@@ -60,21 +66,37 @@ async def list_policies(
     return page_response(request, items, query)
 
 
-@router.post("/replication/policies", status_code=201, summary="Create a replication rule")
+@router.post(
+    "/replication/policies",
+    status_code=201,
+    summary="Create a replication rule",
+    response_class=Response,
+    responses={**created("Rule"), **error_responses(400, 409)},
+)
 async def create_policy(body: PolicyBody, context: Context, principal: SignedIn) -> Response:
     policy = _checked(context, body.to_policy(creator=principal.name, now=context.clock()))
     created = await context.store.policies.add(policy)
     return Response(status_code=201, headers={"Location": f"/api/v2.0/replication/policies/{created.id}"})
 
 
-@router.get("/replication/policies/{id}", summary="Get a replication rule")
-async def get_policy(id: int, context: Context, principal: SignedIn) -> JSONResponse:
+@router.get(
+    "/replication/policies/{id}",
+    summary="Get a replication rule",
+    response_model=ReplicationPolicy,
+    responses=error_responses(400, 404),
+)
+async def get_policy(id: IdPath, context: Context, principal: SignedIn) -> JSONResponse:
     policy = await context.store.policies.get(id)
     return JSONResponse(policy_json(policy, await registries_json(context)))
 
 
-@router.put("/replication/policies/{id}", summary="Replace a replication rule")
-async def update_policy(id: int, body: PolicyBody, context: Context, principal: SignedIn) -> Response:
+@router.put(
+    "/replication/policies/{id}",
+    summary="Replace a replication rule",
+    response_class=Response,
+    responses={**done("Replaced"), **error_responses(400, 404, 409)},
+)
+async def update_policy(id: IdPath, body: PolicyBody, context: Context, principal: SignedIn) -> Response:
     stored = await context.store.policies.get(id)
     given = body.to_policy(creator=stored.creator, now=context.clock())
     await context.store.policies.update(
@@ -83,8 +105,13 @@ async def update_policy(id: int, body: PolicyBody, context: Context, principal: 
     return Response(status_code=200)
 
 
-@router.delete("/replication/policies/{id}", summary="Delete a replication rule without a running execution")
-async def delete_policy(id: int, context: Context, principal: SignedIn) -> Response:
+@router.delete(
+    "/replication/policies/{id}",
+    summary="Delete a replication rule without a running execution",
+    response_class=Response,
+    responses={**done("Deleted"), **error_responses(400, 404, 412)},
+)
+async def delete_policy(id: IdPath, context: Context, principal: SignedIn) -> Response:
     await context.store.policies.delete(id)
     return Response(status_code=200)
 

@@ -9,7 +9,9 @@ from ferry.api.context import Context, SignedIn
 from ferry.api.errors import error_response
 from ferry.api.listing import Page, PageSize, QText, SortText, list_query, page_response
 from ferry.api.query import FieldKind
-from ferry.api.schemas import RegistryBody, RegistryPingBody, RegistryUpdateBody
+from ferry.api.responses import Registry as RegistryShape
+from ferry.api.responses import RegistryInfo, created, done, error_responses, listed
+from ferry.api.schemas import IdPath, RegistryBody, RegistryPingBody, RegistryUpdateBody
 from ferry.api.views import registry_json
 from ferry.jobs.health import PingOutcome
 from ferry.replication.domain.registry import LOCAL_REGISTRY_ID, Registry, validate_registry
@@ -30,7 +32,12 @@ FIELDS = {
 }
 
 
-@router.get("/registries", summary="List registries")
+@router.get(
+    "/registries",
+    summary="List registries",
+    response_model=list[RegistryShape],
+    responses={**listed("registries"), **error_responses(400)},
+)
 async def list_registries(
     request: Request,
     context: Context,
@@ -47,7 +54,13 @@ async def list_registries(
     return page_response(request, items, query)
 
 
-@router.post("/registries", status_code=201, summary="Create a registry")
+@router.post(
+    "/registries",
+    status_code=201,
+    summary="Create a registry",
+    response_class=Response,
+    responses={**created("Registry"), **error_responses(400, 409)},
+)
 async def create_registry(body: RegistryBody, context: Context, principal: SignedIn) -> Response:
     registry = validate_registry(body.to_registry(now=context.clock()))
     outcome = await context.ping(registry)
@@ -56,14 +69,30 @@ async def create_registry(body: RegistryBody, context: Context, principal: Signe
     return Response(status_code=201, headers={"Location": f"/api/v2.0/registries/{created.id}"})
 
 
-@router.post("/registries/ping", summary="Test the connection to a registry")
+@router.post(
+    "/registries/ping",
+    summary="Test the connection to a registry",
+    description="400 with `Failed to ping endpoint: <reason>` when the registry does not answer or "
+    "refuses the credential.",
+    response_class=Response,
+    responses={**done("The registry answers and accepts the credential"), **error_responses(400, 404)},
+)
 async def ping_registry(body: RegistryPingBody, context: Context, principal: SignedIn) -> Response:
     stored = await context.store.registries.get(body.id) if body.id else None
     registry = validate_registry(body.to_registry(stored, now=context.clock()))
     outcome = await context.ping(registry)
-    if stored is not None:
+    if stored is not None and _same_endpoint(registry, stored):
+        # only a ping of what is stored says how the stored registry is; one with other
+        # credentials or another URL (a form being edited) says nothing about it
         await context.store.registries.set_status(stored.id, outcome.status)
     return _ping_response(outcome)
+
+
+def _same_endpoint(pinged: Registry, stored: Registry) -> bool:
+    def endpoint(registry: Registry) -> tuple[object, ...]:
+        return (registry.url, registry.credential, registry.insecure, registry.ca_certificate)
+
+    return endpoint(pinged) == endpoint(stored)
 
 
 def _ping_response(outcome: PingOutcome) -> Response:
@@ -72,14 +101,24 @@ def _ping_response(outcome: PingOutcome) -> Response:
     return error_response(400, outcome.message)
 
 
-@router.get("/registries/{id}", summary="Get a registry")
-async def get_registry(id: int, context: Context, principal: SignedIn) -> JSONResponse:
+@router.get(
+    "/registries/{id}",
+    summary="Get a registry",
+    response_model=RegistryShape,
+    responses=error_responses(400, 404),
+)
+async def get_registry(id: IdPath, context: Context, principal: SignedIn) -> JSONResponse:
     return JSONResponse(registry_json(await context.store.registries.get(id)))
 
 
-@router.put("/registries/{id}", summary="Update a registry")
+@router.put(
+    "/registries/{id}",
+    summary="Update a registry",
+    response_class=Response,
+    responses={**done("Updated"), **error_responses(400, 404, 409)},
+)
 async def update_registry(
-    id: int, body: RegistryUpdateBody, context: Context, principal: SignedIn
+    id: IdPath, body: RegistryUpdateBody, context: Context, principal: SignedIn
 ) -> Response:
     stored = await context.store.registries.get(id)
     changed = validate_registry(body.apply_to(stored, now=context.clock()))
@@ -89,14 +128,24 @@ async def update_registry(
     return Response(status_code=200)
 
 
-@router.delete("/registries/{id}", summary="Delete a registry no rule uses")
-async def delete_registry(id: int, context: Context, principal: SignedIn) -> Response:
+@router.delete(
+    "/registries/{id}",
+    summary="Delete a registry no rule uses",
+    response_class=Response,
+    responses={**done("Deleted"), **error_responses(400, 404, 412)},
+)
+async def delete_registry(id: IdPath, context: Context, principal: SignedIn) -> Response:
     await context.store.registries.delete(id)
     return Response(status_code=200)
 
 
-@router.get("/registries/{id}/info", summary="What a registry supports as a replication source")
-async def get_registry_info(id: int, context: Context, principal: SignedIn) -> JSONResponse:
+@router.get(
+    "/registries/{id}/info",
+    summary="What a registry supports as a replication source",
+    response_model=RegistryInfo,
+    responses=error_responses(400, 404),
+)
+async def get_registry_info(id: IdPath, context: Context, principal: SignedIn) -> JSONResponse:
     registry = await _registry(context, id)
     return JSONResponse(registry_info(registry.type, is_local=registry.is_local))
 

@@ -9,8 +9,8 @@ Direction comes from the registry ids: id 0 is the local registry, so ``0 → n`
 (two different non-zero ids), for example to mirror Docker Hub into Alibaba ACR without a local
 copy. Only the source and destination being the same registry is refused.
 
-Cron syntax is checked by the scheduler (a later layer); here a cron must be present exactly when
-the trigger is ``scheduled``.
+A cron must be present exactly when the trigger is ``scheduled``, and is checked with Harbor's
+rules (``domain.cron``).
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from ferry.errors import InvalidInput
 from ferry.oci.reference import validate_repository
+from ferry.replication.domain.cron import check_cron, zone
 from ferry.replication.domain.fields import InvalidField, check_name, enum_member, field_error, utc_time
 from ferry.replication.domain.labels import LabelEntry
 from ferry.replication.domain.registry import LOCAL_REGISTRY_ID
@@ -114,6 +116,15 @@ class Policy:
 
     def filters_of(self, kind: FilterType) -> tuple[Filter, ...]:
         return tuple(item for item in self.filters if item.type == kind)
+
+
+def filter_to_json(item: Filter) -> dict[str, Any]:
+    """A filter as Harbor's JSON shows it: ``{"type", "value"[, "decoration"]}``, labels as a list."""
+    value: Any = list(item.value) if isinstance(item.value, tuple) else item.value
+    shaped: dict[str, Any] = {"type": item.type.value, "value": value}
+    if item.decoration is not None:
+        shaped["decoration"] = item.decoration.value
+    return shaped
 
 
 def direction_of(src_registry_id: int, dest_registry_id: int) -> Direction:
@@ -273,4 +284,5 @@ def _check_trigger(trigger: Trigger) -> Trigger:
             f"{timezone!r} is not a time zone name",
             hint="use an IANA name such as Asia/Shanghai",
         )
-    return Trigger(kind, cron, timezone)
+    zone(timezone)
+    return Trigger(kind, check_cron(cron) if cron is not None else None, timezone)

@@ -241,7 +241,12 @@ class BlobMover:
 
     def _cursor(self, route: BlobRoute, blob: Descriptor) -> SourceCursor:
         return SourceCursor(
-            route.source, route.source_repository, blob, limiter=self._limiter, emit=self._emit
+            route.source,
+            route.source_repository,
+            blob,
+            limiter=self._limiter,
+            emit=self._emit,
+            destination_repository=route.destination_repository,
         )
 
     def _finish(self, route: BlobRoute, blob: Descriptor, outcome: BlobOutcome) -> None:

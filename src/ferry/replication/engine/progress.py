@@ -29,6 +29,8 @@ class ImagePlanned:
 @dataclass(frozen=True)
 class BytesMoved:
     amount: int
+    repository: str = ""
+    """The destination repository the bytes are going to (so a task can count its own)."""
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,10 @@ class SourceCursor:
         *,
         limiter: BandwidthLimiter,
         emit: ProgressSink,
+        destination_repository: str = "",
     ) -> None:
         self.client = client
+        self.destination_repository = destination_repository
         self.repository = repository
         self.blob = blob
         self.verifier = DigestVerifier(blob.digest, blob.size)
@@ -91,7 +93,7 @@ class SourceCursor:
 
     async def _send(self, piece: bytes) -> bytes:
         await self._limiter.consume(len(piece))
-        self._emit(BytesMoved(len(piece)))
+        self._emit(BytesMoved(len(piece), self.destination_repository))
         return piece
 
     async def _next_piece(self, limit: int) -> bytes:
