@@ -21,7 +21,8 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def upgrade_to_head(url: URL) -> None:
-    """Bring the schema to the newest revision; safe when several processes start at once."""
+    """Bring the schema to the newest revisions (every head: features may add parallel branches);
+    safe when several processes start at once."""
     engine = create_engine(url)
     if url.get_backend_name() == "sqlite":
 
@@ -35,6 +36,6 @@ def upgrade_to_head(url: URL) -> None:
         with engine.begin() as connection:
             if url.get_backend_name() == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
-            command.upgrade(alembic_config(connection), "head")
+            command.upgrade(alembic_config(connection), "heads")
     finally:
         engine.dispose()
