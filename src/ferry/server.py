@@ -1,6 +1,7 @@
 """``ferry serve``'s composition root: read the settings once, open the store, make sure an admin
-account exists, start the local registry, and run the API, the dispatcher and the health refresh
-side by side until a signal stops them.
+account exists, start the local registry, and run the API, the dispatcher, the scheduler (cron
+triggers), the event processor (event-based triggers), the watcher (event-based policies whose
+source sends no events) and the health refresh side by side until a signal stops them.
 
 Why the socket is bound here rather than by uvicorn: uvicorn exits the process when the port is
 taken; binding first turns that into an error that names the port and the flag that changes it.
@@ -29,9 +30,15 @@ from ferry.api.context import ApiContext
 from ferry.api.security import Authenticator, ensure_admin
 from ferry.errors import InvalidInput
 from ferry.jobs.dispatcher import DispatcherSettings
+from ferry.jobs.events import EventProcessor
 from ferry.jobs.health import ping_registry, refresh_health_forever
+from ferry.jobs.identity import worker_identity
 from ferry.jobs.local_registry import LocalRegistry, LocalRegistrySettings
+from ferry.jobs.metrics import Metrics
+from ferry.jobs.scheduler import Scheduler
 from ferry.jobs.service import ReplicationService, open_store
+from ferry.jobs.watcher import Watcher
+from ferry.notify.notifier import Notifier
 from ferry.replication.domain.registry import Registry, RegistryType, local_registry
 
 MANAGED = "managed"
@@ -54,6 +61,8 @@ class ServerSettings:
     local_registry_port: int = 5000
     dispatcher: DispatcherSettings = field(default_factory=DispatcherSettings)
     health_refresh_seconds: float = 300.0
+    metrics_auth: bool = False
+    """``/metrics`` asks for the API's sign-in (it answers without by default)."""
 
     @property
     def url(self) -> str:
@@ -101,6 +110,12 @@ def notify_token(data_dir: Path) -> str:
     return token
 
 
+def public_hostname(host: str) -> str:
+    """The name webhooks give this ferry (Harbor's ``harbor_hostname``): the listen address, or the
+    machine's name when ferry listens on every address."""
+    return socket.getfqdn() if host in {"", "0.0.0.0", "::"} else host
+
+
 async def serve(settings: ServerSettings, *, on_ready: Callable[[Ready], None]) -> None:
     sock = bind_socket(settings.host, settings.port)
     store = await open_store(
@@ -112,7 +127,16 @@ async def serve(settings: ServerSettings, *, on_ready: Callable[[Ready], None]) 
             store.accounts, password=settings.admin_password, now=datetime.now(UTC)
         )
         local, managed = await _local_registry(settings)
-        service = ReplicationService(store, local_registry=local, settings=settings.dispatcher)
+        metrics = Metrics(version=__version__)
+        store.execution_ends.subscribe(metrics.execution_ended)
+        service = ReplicationService(
+            store, local_registry=local, settings=settings.dispatcher, metrics=metrics
+        )
+        events = EventProcessor(service)
+        notifier = Notifier(
+            store, local_registry=local, hostname=public_hostname(settings.host), owner=worker_identity()
+        )
+        store.execution_ends.subscribe(lambda ended: notifier.wake())
         context = ApiContext(
             store=store,
             service=service,
@@ -121,6 +145,11 @@ async def serve(settings: ServerSettings, *, on_ready: Callable[[Ready], None]) 
             clock=lambda: datetime.now(UTC),
             ping=ping_registry,
             version=__version__,
+            metrics=metrics,
+            metrics_sign_in=settings.metrics_auth,
+            notify_token=notify_token(settings.data_dir),
+            events=events,
+            notifier=notifier,
         )
         config = uvicorn.Config(
             create_app(context), log_level="warning", lifespan="off", server_header=False, access_log=False
@@ -133,6 +162,10 @@ async def serve(settings: ServerSettings, *, on_ready: Callable[[Ready], None]) 
                 refresh_health_forever(store, every_seconds=settings.health_refresh_seconds),
                 name="ferry-health",
             ),
+            asyncio.create_task(Scheduler(service).run(), name="ferry-scheduler"),
+            asyncio.create_task(events.run(), name="ferry-events"),
+            asyncio.create_task(notifier.run(), name="ferry-webhooks"),
+            asyncio.create_task(Watcher(service, observer=metrics).run(), name="ferry-watcher"),
         ]
         try:
             await server.serve(sockets=[sock])

@@ -31,6 +31,7 @@ from ferry.api.context import ApiContext
 from ferry.api.security import ADMIN, Authenticator, SignInThrottle, hash_password
 from ferry.jobs.dispatcher import DispatcherSettings
 from ferry.jobs.health import ping_registry
+from ferry.jobs.metrics import Metrics
 from ferry.jobs.retry import TaskRetryPolicy
 from ferry.jobs.service import ReplicationService
 from ferry.replication.domain.registry import Registry, RegistryType, local_registry
@@ -125,7 +126,9 @@ async def ferry(store: Store, local: Registry) -> AsyncIterator[Ferry]:
     await store.accounts.set_password_hash(ADMIN, admin_password_hash(), now=datetime.now(UTC))
     monotonic = FakeMonotonic()
     throttle = SignInThrottle(monotonic=monotonic)
-    service = ReplicationService(store, local_registry=local, settings=FAST_DISPATCH)
+    metrics = Metrics(version=__version__)  # wired as ferry serve wires it
+    store.execution_ends.subscribe(metrics.execution_ended)
+    service = ReplicationService(store, local_registry=local, settings=FAST_DISPATCH, metrics=metrics)
     context = ApiContext(
         store=store,
         service=service,
@@ -134,6 +137,7 @@ async def ferry(store: Store, local: Registry) -> AsyncIterator[Ferry]:
         clock=lambda: datetime.now(UTC),
         ping=ping_registry,
         version=__version__,
+        metrics=metrics,
     )
     dispatching = asyncio.create_task(service.dispatcher.run(), name="test-dispatcher")
     try:

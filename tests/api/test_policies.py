@@ -42,6 +42,7 @@ POLICY_FIELDS = {
     "single_active_replication",
     "creation_time",
     "update_time",
+    "next_scheduled_time",
 }
 
 
@@ -90,6 +91,8 @@ async def test_create_with_harbors_body_and_get_every_harbor_field(
     assert isinstance(creation_time, str)
     assert creation_time.endswith("Z")
     assert update_time == creation_time
+    next_run = shown.pop("next_scheduled_time")  # a ferry addition; tests/api/test_schedules.py
+    assert next_run.endswith("T02:00:00.000000Z")
     source = shown.pop("src_registry")
     assert (source["id"], source["name"], source["url"]) == (0, "Local", local.url)
     assert shown == {

@@ -345,9 +345,9 @@ async def test_registry_info(api: httpx.AsyncClient, registry_b: RegistryServer)
         "resource",
     ]
     assert all(set(item) <= {"type", "style", "values"} for item in info["supported_resource_filters"])
-    assert info["supported_triggers"] == ["manual", "scheduled"]
+    # a remote source takes event-based triggers too: ferry watches it (docs/triggers.md)
+    assert info["supported_triggers"] == ["manual", "scheduled", "event_based"]
     assert info["supported_copy_by_chunk"] is True
-    # the local registry (0) can also trigger on events
     local = await get_json(api, "/registries/0/info")
     assert local["supported_triggers"] == ["manual", "scheduled", "event_based"]
 

@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 
 from ferry.api.context import ApiContext, api_context, signed_in
 from ferry.api.errors import install_error_handlers
-from ferry.api.routes import executions, policies, registries, system
+from ferry.api.routes import cron, events, executions, metrics, policies, registries, system, webhooks
 
 API_PREFIX = "/api/v2.0"
 
@@ -34,8 +34,11 @@ def create_app(context: ApiContext) -> FastAPI:
     )
     app.state.ferry = context
     install_error_handlers(app, authenticate=_sign_in)
-    for router in (system.router, registries.router, policies.router, executions.router):
+    for router in (system.router, registries.router, policies.router, executions.router, cron.router):
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(webhooks.router, prefix=API_PREFIX)
+    app.include_router(metrics.router)  # /metrics, outside Harbor's API
+    app.include_router(events.router)  # /service/notifications/..., with their own shared secret
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:

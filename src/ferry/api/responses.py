@@ -174,6 +174,11 @@ class ReplicationFilter(Shape):
 class ReplicationTriggerSettings(Shape):
     cron: str
     timezone: str | None = Field(default=None, description="ferry: the cron's IANA time zone (else UTC)")
+    poll_interval: int | None = Field(
+        default=None,
+        description="ferry: seconds between two looks at an event_based rule's source (0: never); "
+        "absent is the default, 300 for a remote source",
+    )
 
 
 class ReplicationTrigger(Shape):
@@ -201,6 +206,9 @@ class ReplicationPolicy(Shape):
     single_active_replication: bool
     creation_time: datetime | None
     update_time: datetime | None
+    next_scheduled_time: datetime | None = Field(
+        description="ferry: the next run of an enabled scheduled rule (UTC); null for other rules"
+    )
 
 
 # --- executions and tasks -------------------------------------------------------------------------
@@ -240,6 +248,7 @@ class ReplicationTask(Shape):
     up_to_date: int = Field(description="ferry: references the destination already had")
     skipped_exists: int = Field(description="ferry: references skipped because override is off")
     items_failed: int = Field(description="ferry: references that failed")
+    deleted: int = Field(description="ferry: references a deletion task deleted at the destination")
 
 
 # --- system ---------------------------------------------------------------------------------------
@@ -266,3 +275,12 @@ class TokenCreated(Shape):
     id: int
     name: str
     token: str = Field(description="The token itself, shown only in this response")
+
+
+# --- cron -----------------------------------------------------------------------------------------
+
+
+class CronPreview(Shape):
+    cron: str = Field(description="The expression with single spaces")
+    timezone: str | None = Field(description="The IANA time zone it is read in; null is UTC")
+    next_runs: list[datetime] = Field(description="The next runs, in UTC")

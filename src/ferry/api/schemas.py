@@ -193,6 +193,8 @@ class TriggerSettingsBody(Body):
     cron: str = ""
     timezone: str | None = None
     """ferry's addition: an IANA zone for the cron (Harbor evaluates it in UTC)."""
+    poll_interval: int | None = None
+    """ferry's addition: seconds between two looks at an event-based policy's source; 0 is never."""
 
 
 class TriggerBody(Body):
@@ -222,6 +224,7 @@ class PolicyBody(Body):
     id: Int64 | None = None
     creation_time: str | None = None
     update_time: str | None = None
+    next_scheduled_time: str | None = None
 
     def to_policy(self, *, creator: str, now: datetime) -> Policy:
         deletion = self.deletion
@@ -284,6 +287,7 @@ def _trigger(body: TriggerBody | None) -> Trigger:
         enum_member("trigger.type", TriggerType, body.type),
         settings.cron or None,
         settings.timezone or None,
+        settings.poll_interval,
     )
 
 
@@ -301,3 +305,11 @@ class StopExecutionBody(BaseModel):
 
 class TokenBody(Body):
     name: str
+
+
+class CronPreviewBody(Body):
+    """``POST /cron/preview`` (ferry): a trigger's cron and time zone, as in ``trigger_settings``."""
+
+    cron: str
+    timezone: str | None = None
+    count: int = Field(default=5, ge=1, le=50, description="How many runs to show")

@@ -4,7 +4,7 @@ secrets masked. Plain functions over the domain, shared by the API and the comma
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from ferry.replication.domain.execution import Execution, Task
@@ -15,6 +15,7 @@ from ferry.replication.domain.registry import (
     Registry,
     RegistryType,
 )
+from ferry.replication.domain.schedule import next_fire
 from ferry.store.policies import filter_to_json
 
 
@@ -64,11 +65,17 @@ def local_registry_json(local: Registry | None) -> dict[str, Any]:
     }
 
 
-def policy_json(policy: Policy, registries: Mapping[int, dict[str, Any]]) -> dict[str, Any]:
-    """``registries`` maps ids to their JSON (``registry_json``/``local_registry_json``)."""
+def policy_json(
+    policy: Policy, registries: Mapping[int, dict[str, Any]], *, now: datetime | None = None
+) -> dict[str, Any]:
+    """``registries`` maps ids to their JSON (``registry_json``/``local_registry_json``). ferry adds
+    ``next_scheduled_time``: the next fire after ``now`` (the current time when not given) of an
+    enabled scheduled policy, else null."""
     trigger_settings: dict[str, Any] = {"cron": policy.trigger.cron or ""}
     if policy.trigger.timezone:
         trigger_settings["timezone"] = policy.trigger.timezone
+    if policy.trigger.poll_interval is not None:
+        trigger_settings["poll_interval"] = policy.trigger.poll_interval
     return {
         "id": policy.id,
         "name": policy.name,
@@ -89,6 +96,7 @@ def policy_json(policy: Policy, registries: Mapping[int, dict[str, Any]]) -> dic
         "single_active_replication": policy.single_active_replication,
         "creation_time": harbor_time(policy.creation_time),
         "update_time": harbor_time(policy.update_time),
+        "next_scheduled_time": harbor_time(next_fire(policy, after=now or datetime.now(UTC))),
     }
 
 
@@ -133,4 +141,5 @@ def task_json(task: Task) -> dict[str, Any]:
         "up_to_date": counts.up_to_date,
         "skipped_exists": counts.skipped_exists,
         "items_failed": counts.failed,
+        "deleted": counts.deleted,
     }

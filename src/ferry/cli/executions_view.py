@@ -22,7 +22,9 @@ from ferry.cli.executions_render import executions_table, print_report, report_j
 from ferry.config.rulefile import load_rule_file
 from ferry.errors import InvalidInput
 from ferry.jobs.dispatcher import DispatcherSettings
+from ferry.jobs.scheduler import Scheduler
 from ferry.jobs.service import ReplicationService, default_data_dir
+from ferry.jobs.watcher import Watcher
 from ferry.replication.domain.execution import Execution, Task
 from ferry.replication.domain.policy import Policy
 from ferry.replication.domain.registry import Registry, RegistryType, local_registry
@@ -137,8 +139,11 @@ async def worker_command(flags: dict[str, Any], open_store: Opener, settings: Di
         service = ReplicationService(store, local_registry=_local(flags), settings=settings)
         if flags["until_idle"]:
             await service.run_until_idle()
-        else:
-            await service.dispatcher.run()
+            return
+        async with asyncio.TaskGroup() as group:  # one failing ends both
+            group.create_task(service.dispatcher.run(), name="ferry-dispatcher")
+            group.create_task(Scheduler(service).run(), name="ferry-scheduler")
+            group.create_task(Watcher(service).run(), name="ferry-watcher")
     finally:
         await store.close()
 

@@ -161,6 +161,10 @@ def worker(**flags: Any) -> None:
 
     Resumes the work a crashed or killed ferry left behind: tasks whose worker is gone are queued
     again and copied (blobs already at the destination are not sent twice).
+
+    Without --until-idle it also starts the scheduled policies' runs (their cron) and watches the
+    sources of event-based policies that send no events; several workers and ferry serve may
+    share a database, each fire and each round still runs once.
     """
     from ferry.cli.executions_view import worker_command
 

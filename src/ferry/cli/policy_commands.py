@@ -108,7 +108,18 @@ def policy() -> None:
     metavar="CRON",
     help='Run on a schedule: six fields, seconds first ("0 0 2 * * *" is 02:00 daily, UTC).',
 )
-@click.option("--event-based", is_flag=True, help="Run when an image is pushed to the source (Local).")
+@click.option(
+    "--event-based",
+    is_flag=True,
+    help="Run when an image is pushed to the source (Local); a remote source is watched for new or "
+    "changed tags instead (every 300 s).",
+)
+@click.option(
+    "--poll-interval",
+    type=int,
+    metavar="SECONDS",
+    help="With --event-based: how often to look at the source (30-86400; 0: never).",
+)
 @click.option("--description", default="")
 @server_options
 def create_policy(name: str, **options: Any) -> None:
@@ -135,7 +146,9 @@ def create_policy(name: str, **options: Any) -> None:
         if options["cron"]:
             trigger = Trigger(TriggerType.SCHEDULED, options["cron"])
         elif options["event_based"]:
-            trigger = Trigger(TriggerType.EVENT_BASED)
+            trigger = Trigger(TriggerType.EVENT_BASED, poll_interval=options["poll_interval"])
+        elif options["poll_interval"] is not None:
+            raise InvalidInput("--poll-interval is for event-based policies", hint="add --event-based")
         now = datetime.now(UTC)
         src_id, dest_id = api.registry_id(options["src"]), api.registry_id(options["dest"])
         value = Policy(
@@ -275,6 +288,8 @@ def _trigger(policy: Json) -> str:
     if settings.get("cron"):
         zone = settings.get("timezone") or "UTC"
         return f"{kind} {settings['cron']} ({zone})"
+    if settings.get("poll_interval"):
+        return f"{kind} (source watched every {settings['poll_interval']} s)"
     return kind
 
 

@@ -33,6 +33,11 @@ if TYPE_CHECKING:
     "--local-registry-port", type=click.IntRange(1, 65535), default=5000, show_default=True,
     help="Port of the managed local registry (127.0.0.1).",
 )  # fmt: skip
+@click.option(
+    "--metrics-auth", is_flag=True,
+    help="Ask for the API's sign-in (admin or an API token) at /metrics; without it, /metrics answers "
+    "anyone who can reach the port, as Prometheus targets usually do.",
+)  # fmt: skip
 @store_options
 @dispatch_options
 def serve(**flags: Any) -> None:
@@ -64,6 +69,7 @@ def serve(**flags: Any) -> None:
         local_registry=None if local == "none" else local,
         local_registry_port=flags["local_registry_port"],
         dispatcher=_settings(flags),
+        metrics_auth=flags["metrics_auth"],
     )
     _run_async(serve(settings, on_ready=_print_ready))
 
@@ -71,6 +77,7 @@ def serve(**flags: Any) -> None:
 def _print_ready(ready: Ready) -> None:
     click.echo(f"ferry is running at {ready.url}")
     click.echo(f"  API:            {ready.url}/api/v2.0  (reference: {ready.url}/api/v2.0/docs)")
+    click.echo(f"  metrics:        {ready.url}/metrics  (Prometheus)")
     click.echo(f"  local registry: {ready.local_registry_url or 'none'}")
     click.echo(f"  data directory: {ready.data_dir}")
     if ready.generated_password:

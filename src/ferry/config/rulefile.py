@@ -81,7 +81,7 @@ _POLICY = {
     "enabled", "speed", "copy_by_chunk", "single_active_replication",
 }  # fmt: skip
 _FILTER = {"type", "value", "decoration"}
-_TRIGGER = {"type", "trigger_settings", "cron", "timezone"}
+_TRIGGER = {"type", "trigger_settings", "cron", "timezone", "poll_interval"}
 
 
 def load_rule_file(
@@ -291,7 +291,10 @@ class _Reader:
             raise InvalidInput(
                 f"{where}.type: unknown trigger {kind!r}", hint="use manual, scheduled or event_based"
             ) from exc
-        return Trigger(trigger_type, cron, _text(fields, f"{where}.timezone", default="") or None)
+        interval = fields.get("poll_interval", settings.get("poll_interval"))
+        if interval is not None:
+            interval = _integer({"poll_interval": interval}, f"{where}.poll_interval", default=0)
+        return Trigger(trigger_type, cron, _text(fields, f"{where}.timezone", default="") or None, interval)
 
 
 def _mapping(raw: object, where: str, allowed: set[str]) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ferry.distribution.observe import RequestObserver
 from ferry.errors import InvalidInput
 
 
@@ -56,6 +57,8 @@ class RegistryOptions:
     retry: RetryPolicy = RetryPolicy()
     timeouts: Timeouts = Timeouts()
     user_agent: str = "ferry/0.1"
+    observer: RequestObserver | None = field(default=None, compare=False, repr=False)
+    """Told about every exchange and retry (the service's metrics); None for nobody."""
 
 
 def is_loopback(host: str) -> bool:

@@ -17,6 +17,7 @@ from yarl import URL
 
 from ferry.distribution.auth import Authenticator
 from ferry.distribution.failures import RETRYABLE_STATUS, error_for_exception, error_for_response, retry_delay
+from ferry.distribution.observe import RequestOutcome, RetryReason
 from ferry.distribution.options import RegistryOptions, is_loopback
 from ferry.distribution.transport import Body, Reply, Transport, TransportFailure
 from ferry.errors import RegistryError, RequestContext, Unavailable
@@ -100,16 +101,19 @@ class RegistrySession:
                     follow_redirects=follow_redirects,
                 )
             except TransportFailure as failure:
+                self._observe(RequestOutcome.NO_ANSWER)
                 if (
                     replayable
                     and attempt < self.options.retry.attempts
                     and not (failure.certificate or failure.refused)
                 ):
                     self.stats.retries += 1
+                    self._observe_retry(RetryReason.CONNECTION)
                     await asyncio.sleep(retry_delay(self.options.retry, attempt, None))
                     continue
                 self.stats.failures += 1
                 raise error_for_exception(failure, context, summary) from failure
+            self._observe(RequestOutcome.of_status(response.status_code))
             if stream and response.status_code >= 300:
                 response = await self._read_error(response, context, summary)
             if response.status_code == 401 and replayable and not answered_challenge:
@@ -126,11 +130,20 @@ class RegistrySession:
                 and attempt < self.options.retry.attempts
             ):
                 self.stats.retries += 1
+                self._observe_retry(RetryReason.of_status(response.status_code))
                 await asyncio.sleep(retry_delay(self.options.retry, attempt, response))
                 continue
             if response.status_code >= 400:
                 self.stats.failures += 1
             return response
+
+    def _observe(self, outcome: RequestOutcome) -> None:
+        if self.options.observer is not None:
+            self.options.observer.request_done(self.registry, outcome)
+
+    def _observe_retry(self, reason: RetryReason) -> None:
+        if self.options.observer is not None:
+            self.options.observer.request_retried(self.registry, reason)
 
     def fail(self, response: Reply, context: RequestContext, summary: str) -> RegistryError:
         return error_for_response(response, context, summary)

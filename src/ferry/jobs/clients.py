@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from ferry.distribution.client import RegistryClient
+from ferry.distribution.observe import RequestObserver
 from ferry.distribution.options import Credentials, RegistryOptions, RetryPolicy, Timeouts
 from ferry.replication.domain.registry import Registry
 
@@ -20,9 +21,11 @@ def client_for_registry(
     max_connections: int = 32,
     retry: RetryPolicy | None = None,
     timeouts: Timeouts | None = None,
+    observer: RequestObserver | None = None,
 ) -> RegistryClient:
     """A client for ``registry``: its credential, TLS settings, and plain HTTP only for an
-    ``http://`` URL (an ``https://`` loopback URL still falls back to HTTP, as docker does)."""
+    ``http://`` URL (an ``https://`` loopback URL still falls back to HTTP, as docker does);
+    ``observer`` is told about its requests and retries (the service's metrics)."""
     scheme = urlsplit(registry.url).scheme
     credential = registry.credential
     credentials = (
@@ -38,5 +41,6 @@ def client_for_registry(
         max_connections=max_connections,
         retry=retry or RetryPolicy(),
         timeouts=timeouts or Timeouts(),
+        observer=observer,
     )
     return RegistryClient(registry_host(registry), options)

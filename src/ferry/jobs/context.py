@@ -11,13 +11,15 @@ from datetime import UTC, datetime
 from ferry.distribution.client import RegistryClient
 from ferry.errors import InvalidInput
 from ferry.jobs.clients import client_for_registry, registry_host
+from ferry.jobs.recording import MetricsRecorder, NoMetrics
 from ferry.oci.reference import ImageReference
 from ferry.replication.domain.execution import Task
 from ferry.replication.domain.policy import Policy
 from ferry.replication.domain.registry import Registry
+from ferry.replication.domain.status import TriggerType
 from ferry.replication.engine.blobs import ChunkPolicy
 from ferry.replication.engine.copier import CopyEngine, CopyItem, CopyOptions
-from ferry.replication.engine.progress import BytesMoved, Event, ImageDone, ImageOutcome, LogLine
+from ferry.replication.engine.progress import BlobDone, BytesMoved, Event, ImageDone, ImageOutcome, LogLine
 from ferry.store.tasks import LogEntry
 
 Clock = Callable[[], datetime]
@@ -65,19 +67,25 @@ class ExecutionContext:
         *,
         concurrency: int,
         chunk_threshold: int | None = None,
+        metrics: MetricsRecorder | None = None,
+        trigger: TriggerType = TriggerType.MANUAL,
     ) -> None:
         self.policy = policy
+        self.trigger = trigger
         self.source_host = registry_host(source)
         self.destination_host = registry_host(destination)
+        self._metrics = metrics or NoMetrics()
         self._clients: dict[str, RegistryClient] = {}
-        self._clients[self.source_host] = client_for_registry(source)
+        self._clients[self.source_host] = client_for_registry(source, observer=self._metrics)
         if self.destination_host in self._clients and source.credential != destination.credential:
             raise InvalidInput(
                 f"the source and destination of rule {policy.name!r} are the same host "
                 f"({self.destination_host}) with different credentials",
                 hint="use one registry endpoint for both sides, or separate hosts",
             )
-        self._clients.setdefault(self.destination_host, client_for_registry(destination))
+        self._clients.setdefault(
+            self.destination_host, client_for_registry(destination, observer=self._metrics)
+        )
         options = CopyOptions(
             concurrency=concurrency,
             override=policy.override,
@@ -95,6 +103,10 @@ class ExecutionContext:
     @property
     def source(self) -> RegistryClient:
         return self._clients[self.source_host]
+
+    @property
+    def destination(self) -> RegistryClient:
+        return self._clients[self.destination_host]
 
     def items_for(self, progress: TaskProgress) -> list[CopyItem]:
         """The copy items of the task's references that are not settled yet, registered for routing."""
@@ -121,6 +133,7 @@ class ExecutionContext:
             del self._by_repository[progress.task.destination_repository]
 
     def _route(self, event: Event) -> None:
+        self._record(event)
         if isinstance(event, LogLine):
             progress = self._by_image.get(event.image)
             if progress is not None:
@@ -134,6 +147,14 @@ class ExecutionContext:
             progress = self._by_repository.get(event.repository)
             if progress is not None:
                 progress.bytes_copied += event.amount
+
+    def _record(self, event: Event) -> None:
+        if isinstance(event, BytesMoved):
+            self._metrics.bytes_sent(event.amount)
+        elif isinstance(event, BlobDone):
+            self._metrics.blob_done(event.outcome, event.size)
+        elif isinstance(event, ImageDone):
+            self._metrics.image_done(event.outcome)
 
     async def aclose(self) -> None:
         for client in self._clients.values():

@@ -21,6 +21,7 @@ from ferry.errors import FerryError, InvalidInput
 from ferry.jobs.context import Clock, ExecutionContext, utc_now
 from ferry.jobs.identity import is_dead_here, worker_identity
 from ferry.jobs.planner import plan_execution
+from ferry.jobs.recording import MetricsRecorder, NoMetrics
 from ferry.jobs.retry import TaskRetryPolicy
 from ferry.jobs.runner import EndReason, TaskRunner
 from ferry.replication.domain.execution import Execution, Task
@@ -45,6 +46,14 @@ class DispatcherSettings:
     retry: TaskRetryPolicy = field(default_factory=TaskRetryPolicy)
 
 
+@dataclass(frozen=True)
+class Activity:
+    """What this process is doing right now (the in-flight gauges of the metrics)."""
+
+    tasks_running: int = 0
+    transfers_in_flight: int = 0
+
+
 @dataclass
 class _Running:
     task: Task
@@ -64,17 +73,19 @@ class Dispatcher:
         local_registry: Registry | None = None,
         owner: str | None = None,
         clock: Clock = utc_now,
+        metrics: MetricsRecorder | None = None,
     ) -> None:
         self._store = store
         self._settings = settings
         self._local = local_registry
         self.owner = owner or worker_identity()
         self._clock = clock
+        self._metrics = metrics or NoMetrics()
         self._running: dict[int, _Running] = {}
         self._plannings: dict[int, asyncio.Task[None]] = {}
         self._contexts: dict[int, asyncio.Future[ExecutionContext]] = {}
         self._wake = asyncio.Event()
-        self._runner = TaskRunner(store, self.owner, settings.retry, clock)
+        self._runner = TaskRunner(store, self.owner, settings.retry, clock, metrics=self._metrics)
 
     async def run(self, *, stop_when: StopWhen | None = None) -> None:
         """Dispatch until cancelled, or until nothing runs here and ``stop_when()`` is true."""
@@ -93,8 +104,23 @@ class Dispatcher:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._settings.poll_seconds)
         finally:
+            # Wait for the heartbeat to end before the caller may close the store: a beat left
+            # running inside a database call when the engine is disposed never completes.
             beating.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beating
             await self._shutdown()
+
+    def activity(self) -> Activity:
+        contexts = [
+            pending.result()
+            for pending in self._contexts.values()
+            if pending.done() and not pending.cancelled() and pending.exception() is None
+        ]
+        return Activity(
+            tasks_running=len(self._running),
+            transfers_in_flight=sum(context.engine.transfers_in_flight for context in contexts),
+        )
 
     def wake(self) -> None:
         """Look for work now (an execution was just started)."""
@@ -124,7 +150,9 @@ class Dispatcher:
             policy = await self._store.policies.get(execution.policy_id)
             source = await self.registry(policy.src_registry_id)
             destination = await self.registry(policy.dest_registry_id)
-            plan = await plan_execution(policy, source, destination)
+            plan = await plan_execution(
+                policy, source, destination, observer=self._metrics, scope=execution.scope
+            )
             await executions.finish_planning(
                 execution.id, self.owner, plan.tasks, now=self._clock(), note=plan.note
             )
@@ -178,6 +206,8 @@ class Dispatcher:
                     await self.registry(policy.src_registry_id),
                     await self.registry(policy.dest_registry_id),
                     concurrency=self._settings.copy_concurrency,
+                    metrics=self._metrics,
+                    trigger=execution.trigger,
                 )
             except BaseException as exc:
                 self._contexts.pop(execution_id, None)

@@ -4,9 +4,10 @@ a later attempt can cure (a registry that was down, a connection cut, a throttle
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ferry.errors import Cancelled, Conflict, FerryError, IntegrityError, Unavailable
+from ferry.replication.domain.status import TriggerType
 
 
 @dataclass(frozen=True)
@@ -15,6 +16,17 @@ class TaskRetryPolicy:
     """Attempts per task in all (1 means no retry)."""
     base_delay: float = 5.0
     max_delay: float = 300.0
+    event_attempts: int = 10
+    """Attempts of an event-based execution's tasks (when retries are on): an event is not sent
+    again, so its copy or deletion waits out a destination outage of 10-20 minutes with the
+    default delays (5 s doubling to 5 minutes); after that it is Failed and can be re-run."""
+
+    def for_trigger(self, trigger: TriggerType) -> TaskRetryPolicy:
+        """The policy for tasks of executions started by ``trigger``; ``attempts=1`` (no retries)
+        holds for every trigger."""
+        if trigger is TriggerType.EVENT_BASED and self.attempts > 1:
+            return replace(self, attempts=max(self.attempts, self.event_attempts))
+        return self
 
     def delay(self, attempt: int, *, rng: random.Random | None = None) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based): between half and all

@@ -1,5 +1,6 @@
-"""Running one copy task: copy its unsettled artifacts through the execution's engine, log what
-happened, and end the attempt as Success, Error, Stopped, or queued again for a retry."""
+"""Running one task: copy its unsettled artifacts through the execution's engine (or, for a
+deletion task, delete them at the destination), log what happened, and end the attempt as
+Success, Error, Stopped, or queued again for a retry."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from enum import StrEnum
 
 from ferry.errors import FerryError
 from ferry.jobs.context import Clock, ExecutionContext, TaskProgress
+from ferry.jobs.deleting import delete_items
+from ferry.jobs.recording import MetricsRecorder, NoMetrics
 from ferry.jobs.retry import TaskRetryPolicy, can_cure
 from ferry.replication.domain.execution import Task
-from ferry.replication.domain.status import ItemCounts, JobStatus, task_result
+from ferry.replication.domain.status import ItemCounts, JobStatus, Operation, task_result, task_status
 from ferry.replication.engine.copier import CopyResult
 from ferry.replication.engine.progress import ImageOutcome
 from ferry.store import Store
@@ -30,11 +33,20 @@ EndedBy = Callable[[], EndReason | None]
 
 
 class TaskRunner:
-    def __init__(self, store: Store, owner: str, retry: TaskRetryPolicy, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: Store,
+        owner: str,
+        retry: TaskRetryPolicy,
+        clock: Clock,
+        *,
+        metrics: MetricsRecorder | None = None,
+    ) -> None:
         self._tasks = store.tasks
         self._owner = owner
         self._retry = retry
         self._clock = clock
+        self._metrics = metrics or NoMetrics()
         self._progress: dict[int, TaskProgress] = {}
 
     async def run(self, task: Task, context: ExecutionContext, *, ended: EndedBy) -> None:
@@ -42,19 +54,23 @@ class TaskRunner:
         self._progress[task.id] = progress
         try:
             items = context.items_for(progress)
+            retry = self._retry.for_trigger(context.trigger)
             if task.attempts > 1:
-                progress.log(f"attempt {task.attempts} of {self._retry.attempts}")
+                progress.log(f"attempt {task.attempts} of {retry.attempts}")
             progress.log(
                 f"{task.operation} {task.source_repository} → {context.destination_host}/"
                 f"{task.destination_repository}: {len(items)} item(s) to do"
                 + (f", {len(task.results) - len(items)} settled earlier" if task.results else "")
             )
             try:
-                results = await context.engine.copy(items)
+                if task.operation is Operation.COPY:
+                    results = await context.engine.copy(items)
+                else:
+                    results = await delete_items(context, progress, items)
             except asyncio.CancelledError:
                 await self._cancelled(progress, ended())
                 return
-            await self._conclude(progress, results)
+            await self._conclude(progress, results, retry)
         finally:
             context.forget(progress)
             self._progress.pop(task.id, None)
@@ -76,22 +92,30 @@ class TaskRunner:
             log=progress.drain_log(),
         )
 
-    async def _conclude(self, progress: TaskProgress, results: list[CopyResult]) -> None:
+    async def _conclude(
+        self, progress: TaskProgress, results: list[CopyResult], retry: TaskRetryPolicy
+    ) -> None:
         task = progress.task
         for result in results:
             reference = progress.references.get(str(result.item.destination))
             if reference is not None:
                 progress.results[reference] = result.outcome
+        if task.operation is not Operation.COPY:  # copies are counted from the engine's events
+            for result in results:
+                self._metrics.image_done(result.outcome)
         counts = ItemCounts.of(progress.results.values())
         failed = [result for result in results if result.outcome is ImageOutcome.FAILED]
-        progress.log(counts.summary() + f"; {progress.bytes_copied} bytes uploaded")
+        if task.operation is Operation.COPY:
+            progress.log(counts.summary() + f"; {progress.bytes_copied} bytes uploaded")
+        else:
+            progress.log(counts.summary(deletion=True))
         if not failed:
             await self._finish(progress, task_result(counts), "")
             return
         first = failed[0].message
         curable = any(can_cure(result.error) for result in failed)
-        if curable and self._retry.allows_another(task.attempts):
-            delay = self._retry.delay(task.attempts)
+        if curable and retry.allows_another(task.attempts):
+            delay = retry.delay(task.attempts)
             text = f"attempt {task.attempts} failed for {len(failed)} item(s): {first}"
             progress.log(f"{text}; retrying in {delay:.0f} s", level="WARNING")
             now = self._clock()
@@ -123,13 +147,17 @@ class TaskRunner:
         await self._finish(progress, JobStatus.STOPPED, "stopped on request")
 
     async def _finish(self, progress: TaskProgress, status: JobStatus, text: str) -> None:
-        await self._tasks.finish(
+        now = self._clock()
+        finished = await self._tasks.finish(
             progress.task.id,
             self._owner,
             status,
-            now=self._clock(),
+            now=now,
             results=dict(progress.results),
             bytes_copied=progress.bytes_copied,
             status_text=text,
             log=progress.drain_log(),
         )
+        if finished:
+            started = progress.task.start_time or now
+            self._metrics.task_ended(task_status(status), max(0.0, (now - started).total_seconds()))

@@ -11,6 +11,7 @@ from ferry.config.rulefile import RuleFile
 from ferry.jobs.context import Clock, utc_now
 from ferry.jobs.dispatcher import Dispatcher, DispatcherSettings
 from ferry.jobs.planner import ExecutionPlan, plan_execution
+from ferry.jobs.recording import MetricsRecorder
 from ferry.replication.domain.execution import Execution
 from ferry.replication.domain.policy import Policy
 from ferry.replication.domain.registry import LOCAL_REGISTRY_ID, LOCAL_REGISTRY_NAME, Registry
@@ -51,12 +52,17 @@ class ReplicationService:
         local_registry: Registry | None = None,
         settings: DispatcherSettings | None = None,
         clock: Clock = utc_now,
+        metrics: MetricsRecorder | None = None,
     ) -> None:
         self.store = store
         self.local_registry = local_registry
         self.clock = clock
         self.dispatcher = Dispatcher(
-            store, settings or DispatcherSettings(), local_registry=local_registry, clock=clock
+            store,
+            settings or DispatcherSettings(),
+            local_registry=local_registry,
+            clock=clock,
+            metrics=metrics,
         )
 
     async def apply(self, rules: RuleFile) -> list[Policy]:

@@ -100,6 +100,8 @@ def policy_body(policy: Policy, *, src_registry_id: int, dest_registry_id: int) 
     settings: Json = {"cron": policy.trigger.cron or ""}
     if policy.trigger.timezone:
         settings["timezone"] = policy.trigger.timezone
+    if policy.trigger.poll_interval is not None:
+        settings["poll_interval"] = policy.trigger.poll_interval
     return {
         "name": policy.name,
         "description": policy.description,
@@ -140,7 +142,12 @@ def comparable_policy(shown: Json, *, src: str, dest: str) -> Json:
         src_registry=src,
         dest_registry=dest,
         filters=list(shown.get("filters") or []),
-        trigger=(trigger.get("type") or "manual", settings.get("cron") or "", settings.get("timezone") or ""),
+        trigger=(
+            trigger.get("type") or "manual",
+            settings.get("cron") or "",
+            settings.get("timezone") or "",
+            settings.get("poll_interval"),
+        ),
     )
     return values
 

@@ -83,6 +83,8 @@ def _policy(shown: Json) -> dict[str, Any]:
         shaped_trigger["cron"] = settings["cron"]
     if settings.get("timezone"):
         shaped_trigger["timezone"] = settings["timezone"]
+    if settings.get("poll_interval") is not None:
+        shaped_trigger["poll_interval"] = settings["poll_interval"]
     shaped: dict[str, Any] = {"name": shown["name"]}
     if shown.get("description"):
         shaped["description"] = shown["description"]

@@ -49,8 +49,22 @@ async def list_source(source: RegistryClient, policy: Policy) -> SourceListing:
     return SourceListing([repository for repository in repositories if repository.artifacts], names)
 
 
-async def _list_repository(source: RegistryClient, policy: Policy, name: str) -> SourceRepository:
-    tags = [tag for tag in sorted(await source.list_tags(name)) if may_keep_tag(policy, tag)]
+async def list_tags_of(
+    source: RegistryClient, policy: Policy, repository: str, tags: Sequence[str]
+) -> SourceListing:
+    """The listing of an event-based execution: only ``tags`` of ``repository``, still filtered by
+    the policy (which may have changed since the event); a tag deleted since is left out."""
+    if not selects_repository(policy, repository):
+        return SourceListing([], [repository])
+    listed = await _list_repository(source, policy, repository, only=tags)
+    return SourceListing([listed] if listed.artifacts else [], [repository])
+
+
+async def _list_repository(
+    source: RegistryClient, policy: Policy, name: str, *, only: Sequence[str] | None = None
+) -> SourceRepository:
+    candidates = await source.list_tags(name) if only is None else only
+    tags = [tag for tag in sorted(set(candidates)) if may_keep_tag(policy, tag)]
     infos = await bounded_map(lambda tag: source.head_manifest(name, tag), tags, limit=LISTING_CONCURRENCY)
     by_digest: dict[Digest, list[str]] = {}
     for tag, info in zip(tags, infos, strict=True):

@@ -84,10 +84,11 @@ def adapter_infos() -> dict[str, dict[str, Any]]:
     }
 
 
-def registry_info(kind: RegistryType, *, is_local: bool) -> dict[str, Any]:
-    """What a registry offers as a replication source. Event-based triggers need the registry to
-    notify ferry, which only the local registry does."""
-    triggers = ["manual", "scheduled"] + (["event_based"] if is_local else [])
+def registry_info(kind: RegistryType) -> dict[str, Any]:
+    """What a registry offers as a replication source. Every source takes event-based triggers:
+    the local registry notifies ferry, and ferry watches a remote one for new or changed tags
+    (``domain.watch``)."""
+    triggers = ["manual", "scheduled", "event_based"]
     return {
         "type": kind.value,
         "description": _DESCRIPTIONS.get(kind, kind.value),

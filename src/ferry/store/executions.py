@@ -16,6 +16,7 @@ from ferry.errors import PreconditionFailed, RecordNotFound
 from ferry.replication.domain.execution import Execution, NewTask, Phase, resource_label
 from ferry.replication.domain.plan import PlannedArtifact
 from ferry.replication.domain.policy import Policy
+from ferry.replication.domain.scope import ExecutionScope
 from ferry.replication.domain.status import (
     NO_RESOURCES_TEXT,
     SKIPPED_ACTIVE_TEXT,
@@ -24,8 +25,10 @@ from ferry.replication.domain.status import (
     JobStatus,
     TriggerType,
     derive_execution_status,
+    execution_status,
 )
 from ferry.store.database import Database
+from ferry.store.ended import ExecutionEnds
 from ferry.store.schema import ExecutionRow, TaskRow
 
 DEFAULT_RETENTION = 50
@@ -47,27 +50,30 @@ class ExecutionQuery:
 
 
 class ExecutionStore:
-    def __init__(self, database: Database, *, retention: int = DEFAULT_RETENTION) -> None:
+    def __init__(
+        self, database: Database, *, retention: int = DEFAULT_RETENTION, ends: ExecutionEnds | None = None
+    ) -> None:
         self._db = database
         self._retention = retention
+        self._ends = ends or ExecutionEnds()
 
     async def start(
-        self, policy: Policy, trigger: TriggerType, *, now: datetime, dry_run: bool = False
+        self,
+        policy: Policy,
+        trigger: TriggerType,
+        *,
+        now: datetime,
+        dry_run: bool = False,
+        scope: ExecutionScope | None = None,
     ) -> Execution:
         """A new execution waiting to be planned. With single_active_replication, a start while
-        another execution of the policy is unfinished is recorded as Failed, as Harbor does."""
+        another execution of the policy is unfinished is recorded as Failed, as Harbor does.
+        ``scope`` limits an event-based execution to the event's repository and artifacts."""
         if not policy.enabled:
             raise PreconditionFailed(
                 f"replication rule {policy.name!r} is disabled", hint="enable the rule to run it"
             )
-        row = _new_row(
-            policy.id,
-            trigger,
-            Phase.PLANNING,
-            now,
-            exclusive=policy.single_active_replication,
-            dry_run=dry_run,
-        )
+        row = new_execution_row(policy, trigger, now=now, dry_run=dry_run, scope=scope)
         async with self._db.session() as session:
             session.add(row)
             try:
@@ -80,6 +86,7 @@ class ExecutionStore:
             _finish(skipped, JobStatus.ERROR, SKIPPED_ACTIVE_TEXT, now)
             session.add(skipped)
             await session.commit()
+            self._ends.announce([skipped])
             return to_execution(skipped, ExecutionCounts())
 
     async def get(self, execution_id: int) -> Execution:
@@ -114,6 +121,17 @@ class ExecutionStore:
             executions = [await _live(session, row) for row in rows]
             return executions, int(total or 0)
 
+    async def count_by_status(self) -> dict[ExecutionStatus, int]:
+        """How many executions (those retention keeps) have each status; every status is present."""
+        async with self._db.session() as session:
+            rows = await session.execute(
+                select(ExecutionRow.status, func.count()).group_by(ExecutionRow.status)
+            )
+            counts = dict.fromkeys(ExecutionStatus, 0)
+            for status, count in rows:
+                counts[execution_status(JobStatus(status))] += count
+            return counts
+
     async def unfinished_ids(self) -> list[int]:
         async with self._db.session() as session:
             rows = await session.scalars(
@@ -140,6 +158,7 @@ class ExecutionStore:
             row = await session.get(ExecutionRow, execution_id, with_for_update=True)
             if row is None:
                 raise RecordNotFound(f"execution {execution_id} not found")
+            ended = False
             if row.phase != Phase.FINISHED.value:
                 row.stop_requested = True
                 await session.execute(
@@ -152,9 +171,12 @@ class ExecutionStore:
                 )
                 if planning_abandoned:
                     _finish(row, JobStatus.STOPPED, "", now)
+                    ended = True
                 else:
-                    await settle_execution(session, row, now=now, retention=self._retention)
+                    ended = await settle_execution(session, row, now=now, retention=self._retention)
             await session.commit()
+            if ended:
+                self._ends.announce([row])
             return to_execution(row, await _counts(session, execution_id))
 
     async def claim_planning(
@@ -200,8 +222,10 @@ class ExecutionStore:
             row.owner = None
             row.lease_until = None
             await session.flush()
-            await settle_execution(session, row, now=now, retention=self._retention)
+            ended = await settle_execution(session, row, now=now, retention=self._retention)
             await session.commit()
+            if ended:
+                self._ends.announce([row])
             return True
 
     async def fail_planning(self, execution_id: int, owner: str, message: str, *, now: datetime) -> None:
@@ -212,6 +236,7 @@ class ExecutionStore:
             _finish(row, JobStatus.STOPPED if row.stop_requested else JobStatus.ERROR, message, now)
             await _apply_retention(session, row.policy_id, self._retention)
             await session.commit()
+            self._ends.announce([row])
 
     async def release_planning(self, execution_id: int, owner: str) -> None:
         """Give a claimed planning back (this process is shutting down)."""
@@ -258,6 +283,7 @@ class ExecutionStore:
             )
             row.status_text = f"re-run of the failed tasks of execution {execution_id}"
             row.retry_of = execution_id
+            row.scope = old.scope
             session.add(row)
             try:
                 await session.flush()
@@ -289,6 +315,22 @@ class ExecutionStore:
                 )
             await session.commit()
             return to_execution(row, await _counts(session, row.id))
+
+
+def new_execution_row(
+    policy: Policy,
+    trigger: TriggerType,
+    *,
+    now: datetime,
+    dry_run: bool = False,
+    scope: ExecutionScope | None = None,
+) -> ExecutionRow:
+    """The row of a new execution waiting to be planned (what ``start`` inserts)."""
+    row = _new_row(
+        policy.id, trigger, Phase.PLANNING, now, exclusive=policy.single_active_replication, dry_run=dry_run
+    )
+    row.scope = None if scope is None else scope.to_json()
+    return row
 
 
 def _new_row(
@@ -331,7 +373,8 @@ def _task_row(execution_id: int, task: NewTask, now: datetime, *, stopped: bool)
 
 
 def artifact_to_json(artifact: PlannedArtifact) -> dict[str, object]:
-    return {"digest": str(artifact.digest), "tags": list(artifact.tags)}
+    digest = None if artifact.digest is None else str(artifact.digest)
+    return {"digest": digest, "tags": list(artifact.tags)}
 
 
 async def _live(session: AsyncSession, row: ExecutionRow) -> Execution:
@@ -360,21 +403,23 @@ async def _counts(session: AsyncSession, execution_id: int) -> ExecutionCounts:
 
 async def settle_execution(
     session: AsyncSession, row: ExecutionRow, *, now: datetime, retention: int
-) -> None:
-    """Finish a running execution whose tasks have all ended, with the status Harbor derives."""
+) -> bool:
+    """Finish a running execution whose tasks have all ended, with the status Harbor derives;
+    True when this call finished it (to announce after the commit)."""
     if row.phase != Phase.RUNNING.value:
-        return
+        return False
     statuses = [
         JobStatus(status)
         for status in await session.scalars(select(TaskRow.status).where(TaskRow.execution_id == row.id))
     ]
     outcome = derive_execution_status(statuses)
     if outcome.status is ExecutionStatus.IN_PROGRESS:
-        return
+        return False
     row.bytes_copied = await _task_bytes(session, row.id)
     text = row.status_text or outcome.status_text
     _finish(row, _FINAL_TEXT[outcome.status], text, now)
     await _apply_retention(session, row.policy_id, retention)
+    return True
 
 
 def _finish(row: ExecutionRow, status: JobStatus, text: str, now: datetime) -> None:
@@ -419,4 +464,5 @@ def to_execution(row: ExecutionRow, counts: ExecutionCounts) -> Execution:
         dry_run=row.dry_run,
         bytes_copied=row.bytes_copied,
         retry_of=row.retry_of,
+        scope=None if row.scope is None else ExecutionScope.from_json(row.scope),
     )

@@ -121,6 +121,7 @@ def _fill(row: PolicyRow, policy: Policy) -> None:
     row.trigger_type = policy.trigger.type.value
     row.trigger_cron = policy.trigger.cron
     row.trigger_timezone = policy.trigger.timezone
+    row.trigger_poll_interval = policy.trigger.poll_interval
     row.deletion = policy.deletion
     row.override = policy.override
     row.enabled = policy.enabled
@@ -142,7 +143,9 @@ def _to_policy(row: PolicyRow) -> Policy:
         dest_namespace=row.dest_namespace,
         dest_namespace_replace_count=row.dest_namespace_replace_count,
         filters=tuple(filter_from_json(item) for item in row.filters),
-        trigger=Trigger(TriggerType(row.trigger_type), row.trigger_cron, row.trigger_timezone),
+        trigger=Trigger(
+            TriggerType(row.trigger_type), row.trigger_cron, row.trigger_timezone, row.trigger_poll_interval
+        ),
         deletion=row.deletion,
         override=row.override,
         enabled=row.enabled,

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -93,6 +94,7 @@ class PolicyRow(Base):
     trigger_type: Mapped[str] = mapped_column(String(16))
     trigger_cron: Mapped[str | None] = mapped_column(String(128))
     trigger_timezone: Mapped[str | None] = mapped_column(String(64))
+    trigger_poll_interval: Mapped[int | None] = mapped_column(Integer)
     deletion: Mapped[bool] = mapped_column(Boolean)
     override: Mapped[bool] = mapped_column(Boolean)
     enabled: Mapped[bool] = mapped_column(Boolean)
@@ -138,6 +140,8 @@ class ExecutionRow(Base):
     bytes_copied: Mapped[int] = mapped_column(BigInteger, default=0)
     start_time: Mapped[datetime]
     end_time: Mapped[datetime | None]
+    scope: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """An event-based execution's limits: {"action", "repository", "tags", "digests"}; NULL otherwise."""
 
 
 class TaskRow(Base):
@@ -201,3 +205,145 @@ class ApiTokenRow(Base):
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     creation_time: Mapped[datetime]
     last_used_time: Mapped[datetime | None]
+
+
+class ScheduleFireRow(Base):
+    """One fire of a scheduled policy: the cron time it stands for, and the execution it started.
+    A process claims a fire by inserting its row; the unique (policy, fire time) pair lets exactly
+    one of several processes win, whatever their timing."""
+
+    __tablename__ = "schedule_fires"
+    __table_args__ = (UniqueConstraint("policy_id", "fire_time"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id", ondelete="CASCADE"))
+    fire_time: Mapped[datetime]
+    execution_id: Mapped[int | None] = mapped_column(ForeignKey("executions.id", ondelete="SET NULL"))
+    created: Mapped[datetime]
+
+
+class WebhookPolicyRow(Base):
+    """An outgoing webhook policy (Harbor's shape). ``targets`` is a JSON list whose auth headers
+    are sealed (``auth_header_sealed``) like registry secrets. ``notify_since``: executions that
+    ended before the policy was created or last enabled are not announced."""
+
+    __tablename__ = "webhook_policies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(256), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    event_types: Mapped[list[Any]] = mapped_column(JSON)
+    targets: Mapped[list[Any]] = mapped_column(JSON)
+    creator: Mapped[str] = mapped_column(String(256), default="")
+    notify_since: Mapped[datetime]
+    creation_time: Mapped[datetime]
+    update_time: Mapped[datetime]
+
+
+class WebhookMarkRow(Base):
+    """The outbox's bookkeeping: (policy, execution, task) was looked at and its deliveries, if any,
+    were queued. ``task_id`` 0 stands for the execution itself. Inserted in the same transaction
+    as the deliveries, so with several processes exactly one queues them."""
+
+    __tablename__ = "webhook_marks"
+    __table_args__ = (Index("ix_webhook_marks_execution_id", "execution_id"),)
+
+    policy_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_policies.id", ondelete="CASCADE"), primary_key=True
+    )
+    execution_id: Mapped[int] = mapped_column(
+        ForeignKey("executions.id", ondelete="CASCADE"), primary_key=True
+    )
+    task_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    marked_at: Mapped[datetime]
+
+
+class WebhookDeliveryRow(Base):
+    """One event for one target, and how sending it went. A row being sent carries ``owner`` and
+    ``lease_until``; a process that dies mid-send leaves a lapsed lease another one reclaims."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("policy_id", "target_index", "event_type", "execution_id", "task_id"),
+        Index("ix_webhook_deliveries_status_next_try", "status", "next_try"),
+        Index("ix_webhook_deliveries_execution_id", "execution_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("webhook_policies.id", ondelete="CASCADE"))
+    target_index: Mapped[int] = mapped_column(Integer)
+    target_type: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(2048))
+    payload_format: Mapped[str] = mapped_column(String(16))
+    event_type: Mapped[str] = mapped_column(String(32))
+    execution_id: Mapped[int] = mapped_column(ForeignKey("executions.id", ondelete="CASCADE"))
+    task_id: Mapped[int] = mapped_column(Integer, default=0)
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_try: Mapped[datetime | None]
+    owner: Mapped[str | None] = mapped_column(String(256))
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    history: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    """[{"time", "response_status", "error"}]: one entry per attempt."""
+    creation_time: Mapped[datetime]
+    update_time: Mapped[datetime]
+
+
+class EventRow(Base):
+    """A received artifact event (a registry notification or a Harbor webhook). ``key`` is unique,
+    so a redelivered event is recognised and ignored. ``handled_time`` is set in the transaction that
+    starts the event's executions; until then the event is pending (and survives a restart)."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_handled_time", "handled_time"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), unique=True)
+    sender: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(16))
+    repository: Mapped[str] = mapped_column(String(512))
+    tag: Mapped[str | None] = mapped_column(String(128))
+    digest: Mapped[str | None] = mapped_column(String(160))
+    registry_id: Mapped[int | None] = mapped_column(Integer)
+    source_host: Mapped[str | None] = mapped_column(String(256))
+    received_time: Mapped[datetime]
+    handled_time: Mapped[datetime | None]
+    outcome: Mapped[str] = mapped_column(Text, default="")
+
+
+class WatchRow(Base):
+    """The watcher's state for one watched policy (``replication.domain.watch``). A process claims a
+    round with one conditional UPDATE that sets ``round_time``, ``round_version`` and a new
+    ``round_token``, so several processes run each round once; the round's results are saved only
+    while the token is still its own. ``baseline_version`` is the policy's ``update_time`` when its
+    baseline (``watched_tags``) was taken: a policy changed since gets a full round."""
+
+    __tablename__ = "watches"
+
+    policy_id: Mapped[int] = mapped_column(
+        ForeignKey("policies.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    round_time: Mapped[datetime | None]
+    round_version: Mapped[datetime | None]
+    round_token: Mapped[str | None] = mapped_column(String(64))
+    baseline_version: Mapped[datetime | None]
+    last_round_time: Mapped[datetime | None]
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class WatchedTagRow(Base):
+    """A tag of a watched policy's source as its last round saw it: the digest it pointed at."""
+
+    __tablename__ = "watched_tags"
+    __table_args__ = (UniqueConstraint("policy_id", "repository", "tag"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id", ondelete="CASCADE"))
+    repository: Mapped[str] = mapped_column(String(512))
+    tag: Mapped[str] = mapped_column(String(128))
+    digest: Mapped[str] = mapped_column(String(160))
+    seen_time: Mapped[datetime]

@@ -19,9 +19,10 @@ from ferry.errors import RecordNotFound
 from ferry.oci.digest import Digest
 from ferry.replication.domain.execution import Task
 from ferry.replication.domain.plan import PlannedArtifact
-from ferry.replication.domain.status import JobStatus, Operation
+from ferry.replication.domain.status import JobStatus, Operation, TaskStatus, task_status
 from ferry.replication.engine.progress import ImageOutcome
 from ferry.store.database import Database
+from ferry.store.ended import ExecutionEnds
 from ferry.store.executions import DEFAULT_RETENTION, settle_execution
 from ferry.store.schema import ExecutionRow, TaskLogRow, TaskRow
 
@@ -48,9 +49,12 @@ class TaskQuery:
 
 
 class TaskStore:
-    def __init__(self, database: Database, *, retention: int = DEFAULT_RETENTION) -> None:
+    def __init__(
+        self, database: Database, *, retention: int = DEFAULT_RETENTION, ends: ExecutionEnds | None = None
+    ) -> None:
         self._db = database
         self._retention = retention
+        self._ends = ends or ExecutionEnds()
 
     async def claim(self, owner: str, *, lease_until: datetime, now: datetime, limit: int) -> list[Task]:
         """Up to ``limit`` pending tasks that are due, claimed for ``owner`` in one UPDATE ... RETURNING
@@ -223,9 +227,12 @@ class TaskStore:
                 await session.rollback()
                 return False
             _add_log(session, task_id, log)
-            if execution is not None:
-                await settle_execution(session, execution, now=now, retention=self._retention)
+            ended = execution is not None and await settle_execution(
+                session, execution, now=now, retention=self._retention
+            )
             await session.commit()
+            if ended and execution is not None:
+                self._ends.announce([execution])
             return True
 
     async def running_owners(self) -> set[str]:
@@ -298,11 +305,15 @@ class TaskStore:
                 )
             )
             touched.update(stuck)
+            ended = []
             for execution_id in sorted(touched):
                 execution = await session.get(ExecutionRow, execution_id, with_for_update=True)
-                if execution is not None:
-                    await settle_execution(session, execution, now=now, retention=self._retention)
+                if execution is not None and await settle_execution(
+                    session, execution, now=now, retention=self._retention
+                ):
+                    ended.append(execution)
             await session.commit()
+            self._ends.announce(ended)
             return count
 
     async def release(self, task_id: int, owner: str, *, now: datetime, log: Sequence[LogEntry] = ()) -> bool:
@@ -318,6 +329,15 @@ class TaskStore:
             now=now,
             log=log,
         )
+
+    async def count_by_status(self) -> dict[TaskStatus, int]:
+        """How many tasks (of the executions retention keeps) have each status; every status is present."""
+        async with self._db.session() as session:
+            rows = await session.execute(select(TaskRow.status, func.count()).group_by(TaskRow.status))
+            counts = dict.fromkeys(TaskStatus, 0)
+            for status, count in rows:
+                counts[task_status(JobStatus(status))] += count
+            return counts
 
     async def get(self, task_id: int, *, execution_id: int | None = None) -> Task:
         async with self._db.session() as session:
@@ -384,7 +404,9 @@ def to_task(row: TaskRow) -> Task:
         src_resource=row.src_resource,
         dst_resource=row.dst_resource,
         artifacts=tuple(
-            PlannedArtifact(Digest.parse(item["digest"]), tuple(item.get("tags", ())))
+            PlannedArtifact(
+                Digest.parse(item["digest"]) if item.get("digest") else None, tuple(item.get("tags", ()))
+            )
             for item in row.artifacts
         ),
         results={reference: ImageOutcome(outcome) for reference, outcome in (row.results or {}).items()},

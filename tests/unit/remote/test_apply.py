@@ -68,6 +68,7 @@ def test_an_empty_server_gets_everything_created_registries_first() -> None:
         ("dest_registry: acr", "dest_registry: harbor-b", "dest_registry"),
         ("speed: 8000", "speed: 0", "speed"),
         ("timezone: Asia/Shanghai}", "}", "trigger"),
+        ("trigger: {type: event_based}", "trigger: {type: event_based, poll_interval: 60}", "trigger"),
     ],
 )
 def test_a_changed_policy_field_is_named_and_nothing_else_changes(old: str, new: str, field: str) -> None:

@@ -66,3 +66,14 @@ def test_secret_variables_are_upper_snake_case_and_unique() -> None:
 
 def _indent(text: str, spaces: int) -> str:
     return "\n".join(" " * spaces + line for line in text.splitlines())
+
+
+def test_a_poll_interval_of_zero_survives_export_and_apply() -> None:
+    watched = RULES.replace("trigger: {type: event_based}", "trigger: {type: event_based, poll_interval: 0}")
+    stored = server_state(rules(watched, **SECRET))
+
+    text = export_rule_file(*stored)
+    plan = plan_apply(rules(text, FERRY_SECRET_ACR="any"), *stored)
+
+    assert "poll_interval: 0" in text
+    assert [change.action for change in plan.changes] == [Action.UNCHANGED] * 4

@@ -58,8 +58,9 @@ async def list_policies(
 ) -> JSONResponse:
     query = list_query(q, sort, page, page_size, FIELDS)
     registries = await registries_json(context)
+    now = context.clock()
     items = [
-        policy_json(policy, registries)
+        policy_json(policy, registries, now=now)
         for policy in await context.store.policies.list_policies()
         if name is None or name in policy.name
     ]
@@ -87,7 +88,7 @@ async def create_policy(body: PolicyBody, context: Context, principal: SignedIn)
 )
 async def get_policy(id: IdPath, context: Context, principal: SignedIn) -> JSONResponse:
     policy = await context.store.policies.get(id)
-    return JSONResponse(policy_json(policy, await registries_json(context)))
+    return JSONResponse(policy_json(policy, await registries_json(context), now=context.clock()))
 
 
 @router.put(

@@ -147,7 +147,7 @@ async def delete_registry(id: IdPath, context: Context, principal: SignedIn) -> 
 )
 async def get_registry_info(id: IdPath, context: Context, principal: SignedIn) -> JSONResponse:
     registry = await _registry(context, id)
-    return JSONResponse(registry_info(registry.type, is_local=registry.is_local))
+    return JSONResponse(registry_info(registry.type))
 
 
 async def _registry(context: Context, registry_id: int) -> Registry:

@@ -10,4 +10,7 @@ jobs or the API, so every rule can be tested exhaustively and reused by each lay
 - ``plan``       a policy run planned from a source listing, without touching a registry, and why a
                  name filter matches nothing (with the pattern that would)
 - ``fields``     ``InvalidField``: validation errors that name the field and the fix
+- ``events``     registry notifications and Harbor webhooks parsed into artifact events
+- ``scope``      which event-based policies an event starts, the execution's scope, deletion plans
+- ``webhooks``   outgoing webhook policies, targets, event types, deliveries; ``validate_webhook_policy``
 """

@@ -9,7 +9,7 @@ module adds Harbor's rules and error messages that say how to write the expressi
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterError, croniter
@@ -55,14 +55,14 @@ def check_cron(expression: str, *, field: str = FIELD) -> str:
     return normalised
 
 
-def zone(name: str | None) -> ZoneInfo | None:
+def zone(name: str | None, *, field: str = "trigger.timezone") -> ZoneInfo | None:
     if name is None:
         return None
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise InvalidField(
-            "trigger.timezone",
+            field,
             f"{name!r} is not a known time zone",
             hint="use an IANA name such as Asia/Shanghai",
         ) from exc
@@ -75,3 +75,12 @@ def next_runs(
     local = after.astimezone(zone(timezone) or UTC)
     steps = croniter(check_cron(expression), local, second_at_beginning=True)
     return [steps.get_next(datetime).astimezone(UTC) for _ in range(count)]
+
+
+def latest_run(expression: str, *, at: datetime, timezone: str | None = None) -> datetime:
+    """The latest fire time at or before ``at`` (whole seconds), in UTC; the cron is read in
+    ``timezone``. croniter's previous step is strict, so stepping back starts a second later."""
+    local = (at.replace(microsecond=0) + timedelta(seconds=1)).astimezone(zone(timezone) or UTC)
+    steps = croniter(check_cron(expression), local, second_at_beginning=True)
+    previous: datetime = steps.get_prev(datetime)
+    return previous.astimezone(UTC)

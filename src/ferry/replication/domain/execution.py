@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from ferry.replication.domain.plan import PlannedArtifact
+from ferry.replication.domain.scope import ExecutionScope
 from ferry.replication.domain.status import (
     ExecutionCounts,
     ExecutionStatus,
@@ -51,6 +52,8 @@ class Execution:
     dry_run: bool = False
     bytes_copied: int = 0
     retry_of: int | None = None
+    scope: ExecutionScope | None = None
+    """What an event-based execution is limited to (one repository's pushed or deleted artifacts)."""
 
     @property
     def api_status(self) -> ExecutionStatus:

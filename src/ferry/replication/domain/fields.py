@@ -63,4 +63,6 @@ def enum_member(field: str, kind: type[E], value: str) -> E:
     except ValueError:
         what = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", kind.__name__).lower()
         accepted = ", ".join(member.value for member in kind)
-        raise InvalidField(field, f"{value!r} is not a {what}", hint=f"use one of: {accepted}") from None
+        article = "an" if what[:1] in {"a", "e", "i", "o", "u"} else "a"
+        problem = f"{value!r} is not {article} {what}"
+        raise InvalidField(field, problem, hint=f"use one of: {accepted}") from None

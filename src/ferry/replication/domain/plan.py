@@ -51,10 +51,17 @@ class SourceRepository:
 
 @dataclass(frozen=True)
 class PlannedArtifact:
-    """An artifact to copy with the tags that passed the filters; no tags: copy it by digest."""
+    """An artifact to copy with the tags that passed the filters; no tags: copy it by digest.
 
-    digest: Digest
+    The digest is None only in a tag deletion, where it is read at the destination when the task
+    runs (a registry reports a deleted tag without its digest)."""
+
+    digest: Digest | None
     tags: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.digest is None and not self.tags:
+            raise ValueError("a planned artifact has a digest or tags")
 
     @property
     def references(self) -> tuple[str, ...]:
@@ -148,6 +155,11 @@ def may_keep_tag(policy: Policy, tag: str) -> bool:
     return True
 
 
+def filter_artifact(policy: Policy, artifact: SourceArtifact) -> PlannedArtifact | None:
+    """The artifact with the tags the policy's tag and label filters keep; None when they drop it."""
+    return next(iter(_filter_artifacts(policy, [artifact])), None)
+
+
 def needs_labels(policy: Policy) -> bool:
     """Whether planning needs each artifact's labels (the policy has a label filter)."""
     return bool(policy.filters_of(FilterType.LABEL))
@@ -189,7 +201,7 @@ def _is_empty(item: Filter) -> bool:
 
 def _check_collisions(tasks: Sequence[PlannedTask]) -> None:
     """Refuse flattening that sends one destination tag different content from two repositories."""
-    claimed: dict[tuple[str, str], tuple[str, Digest]] = {}
+    claimed: dict[tuple[str, str], tuple[str, Digest | None]] = {}
     for task in tasks:
         for artifact in task.artifacts:
             for tag in artifact.tags:

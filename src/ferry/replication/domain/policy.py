@@ -10,7 +10,8 @@ Direction comes from the registry ids: id 0 is the local registry, so ``0 → n`
 copy. Only the source and destination being the same registry is refused.
 
 A cron must be present exactly when the trigger is ``scheduled``, and is checked with Harbor's
-rules (``domain.cron``).
+rules (``domain.cron``). A ``poll_interval`` (ferry) is only for ``event_based`` triggers: how often
+ferry watches a source that sends no events (``domain.watch``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ MAX_REPLACE_COUNT = 127
 """Harbor stores the count in an int8."""
 MAX_SPEED = 2**31 - 1
 """Harbor stores the speed (Kbit/s) in an int32."""
+MIN_POLL_INTERVAL = 30
+MAX_POLL_INTERVAL = 86_400
 
 
 class FilterType(StrEnum):
@@ -84,6 +87,9 @@ class Trigger:
     """Six fields, seconds first (Harbor's syntax); only for ``scheduled``."""
     timezone: str | None = None
     """An IANA zone name for the cron; None means UTC, as in Harbor."""
+    poll_interval: int | None = None
+    """Seconds between two looks at the source (ferry); only for ``event_based``. None is the
+    default (``domain.watch``), 0 turns watching off."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -285,4 +291,23 @@ def _check_trigger(trigger: Trigger) -> Trigger:
             hint="use an IANA name such as Asia/Shanghai",
         )
     zone(timezone)
-    return Trigger(kind, check_cron(cron) if cron is not None else None, timezone)
+    _check_poll_interval(kind, trigger.poll_interval)
+    return Trigger(kind, check_cron(cron) if cron is not None else None, timezone, trigger.poll_interval)
+
+
+def _check_poll_interval(kind: TriggerType, seconds: int | None) -> None:
+    if seconds is None:
+        return
+    if kind is not TriggerType.EVENT_BASED:
+        raise InvalidField(
+            "trigger.poll_interval",
+            f"is set but the trigger is {kind}",
+            hint="remove poll_interval, or make the trigger event_based (ferry then watches the source)",
+        )
+    if seconds != 0 and not MIN_POLL_INTERVAL <= seconds <= MAX_POLL_INTERVAL:
+        raise InvalidField(
+            "trigger.poll_interval",
+            f"{seconds} s is out of range",
+            hint=f"use {MIN_POLL_INTERVAL} to {MAX_POLL_INTERVAL} seconds, or 0 to not watch the source "
+            "(for rarer runs, use a scheduled trigger)",
+        )

@@ -171,6 +171,8 @@ class ItemCounts:
     up_to_date: int = 0
     skipped_exists: int = 0
     failed: int = 0
+    deleted: int = 0
+    """References a deletion task deleted at the destination."""
 
     @classmethod
     def of(cls, outcomes: Iterable[ImageOutcome]) -> ItemCounts:
@@ -180,11 +182,12 @@ class ItemCounts:
             up_to_date=counts[ImageOutcome.UP_TO_DATE],
             skipped_exists=counts[ImageOutcome.SKIPPED_EXISTS],
             failed=counts[ImageOutcome.FAILED],
+            deleted=counts[ImageOutcome.DELETED],
         )
 
     @property
     def total(self) -> int:
-        return self.copied + self.up_to_date + self.skipped_exists + self.failed
+        return self.copied + self.up_to_date + self.skipped_exists + self.failed + self.deleted
 
     def add(self, outcome: ImageOutcome) -> ItemCounts:
         return self + ItemCounts.of([outcome])
@@ -195,10 +198,13 @@ class ItemCounts:
             up_to_date=self.up_to_date + other.up_to_date,
             skipped_exists=self.skipped_exists + other.skipped_exists,
             failed=self.failed + other.failed,
+            deleted=self.deleted + other.deleted,
         )
 
-    def summary(self) -> str:
+    def summary(self, *, deletion: bool = False) -> str:
         """One line for the end of a task log, naming the override setting when it caused skips."""
+        if deletion:
+            return f"{self.deleted} deleted, {self.up_to_date} kept or already gone, {self.failed} failed"
         text = f"{self.copied} copied, {self.up_to_date} up to date, "
         text += f"{self.skipped_exists} skipped"
         if self.skipped_exists:

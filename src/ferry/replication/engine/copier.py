@@ -68,8 +68,9 @@ class CopyEngine:
         self._client_for = client_for
         self._options = options
         self._emit = emit
+        self._slots = PrioritySlots(options.concurrency)
         self._blobs = BlobMover(
-            slots=PrioritySlots(options.concurrency),
+            slots=self._slots,
             limiter=BandwidthLimiter(options.limit_rate),
             chunks=options.chunks,
             attempts=options.blob_attempts,
@@ -77,6 +78,11 @@ class CopyEngine:
         )
         self._manifests: dict[tuple[str, str, Digest], asyncio.Future[Manifest]] = {}
         self._children = asyncio.Semaphore(max(4, options.concurrency))
+
+    @property
+    def transfers_in_flight(self) -> int:
+        """Blob uploads moving bytes right now (holding one of the shared transfer slots)."""
+        return self._slots.in_use
 
     async def copy(self, items: Sequence[CopyItem]) -> list[CopyResult]:
         """Copy every item; one failing image never stops or corrupts the others."""

@@ -18,6 +18,8 @@ class ImageOutcome(StrEnum):
     UP_TO_DATE = "up_to_date"
     SKIPPED_EXISTS = "skipped_exists"
     FAILED = "failed"
+    DELETED = "deleted"
+    """A deletion task's reference, deleted at the destination."""
 
 
 @dataclass(frozen=True)

@@ -54,9 +54,15 @@ class PrioritySlots:
     def __init__(self, slots: int) -> None:
         if slots < 1:
             raise ValueError("slots must be at least 1")
+        self._capacity = slots
         self._free = slots
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
+
+    @property
+    def in_use(self) -> int:
+        """Slots held right now (a slot handed from one holder to a waiter stays in use)."""
+        return self._capacity - self._free
 
     def slot(self, priority: int) -> _Slot:
         return _Slot(self, priority)
