@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Installs everything ferry and its tests need, idempotently: Debian packages (the CNCF
-# distribution registry, skopeo, htpasswd, the PostgreSQL server the tests start), a virtualenv
-# in .venv, and ferry itself with its development tools. Safe to run again; it only installs
-# what is missing.
+# distribution registry, skopeo, htpasswd, the PostgreSQL server the tests start, the Chromium
+# the browser tests drive and a CJK font so zh-CN pages render in it), a virtualenv in .venv, and
+# ferry itself with its development tools (Playwright among them: it drives Debian's Chromium,
+# so `playwright install` is never run). Safe to run again; it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(docker-registry skopeo apache2-utils openssl ca-certificates postgresql curl)
+DEBIAN_PACKAGES=(
+  docker-registry skopeo apache2-utils openssl ca-certificates postgresql curl
+  chromium fonts-noto-cjk
+)
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.ferry_server import FerryServer, start_ferry_server
 from tests.support.postgres import PostgresServer, PostgresUnavailable, database_name, start_postgres
 from tests.support.registry import RegistryServer, start_registry
 from tests.support.tokenserver import TokenServer
@@ -102,6 +103,15 @@ def token_registry(
     """Bearer-token auth against ``token_server`` (reachable as ``.token_server``)."""
     workdir = tmp_path_factory.mktemp("token_registry")
     yield from _serve(request, start_registry(workdir, auth="token", token_server=token_server))
+
+
+@pytest.fixture(scope="module")
+def ferry_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FerryServer]:
+    """A real ``ferry serve`` (subprocess, managed local registry, random admin password in
+    ``FERRY_ADMIN_PASSWORD``), one per test module; stopped at teardown, which fails if ferry did
+    not exit cleanly or left its registry running."""
+    with start_ferry_server(tmp_path_factory.mktemp("ferry_server")) as server:
+        yield server
 
 
 def _start_postgres_or_fail(directory: Path) -> PostgresServer:

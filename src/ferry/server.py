@@ -1,7 +1,8 @@
 """``ferry serve``'s composition root: read the settings once, open the store, make sure an admin
-account exists, start the local registry, and run the API, the dispatcher, the scheduler (cron
-triggers), the event processor (event-based triggers), the watcher (event-based policies whose
-source sends no events) and the health refresh side by side until a signal stops them.
+account exists, start the local registry, and run the API and the web UI, the dispatcher, the
+scheduler (cron triggers), the event processor (event-based triggers), the watcher (event-based
+policies whose source sends no events) and the health refresh side by side until a signal stops
+them.
 
 Why the socket is bound here rather than by uvicorn: uvicorn exits the process when the port is
 taken; binding first turns that into an error that names the port and the flag that changes it.
@@ -23,11 +24,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import uvicorn
+from fastapi import FastAPI
 
 from ferry import __version__
 from ferry.api.app import create_app
-from ferry.api.context import ApiContext
-from ferry.api.security import Authenticator, ensure_admin
+from ferry.auth.authenticator import Authenticator, ensure_admin
 from ferry.errors import InvalidInput
 from ferry.jobs.dispatcher import DispatcherSettings
 from ferry.jobs.events import EventProcessor
@@ -40,9 +41,13 @@ from ferry.jobs.service import ReplicationService, open_store
 from ferry.jobs.watcher import Watcher
 from ferry.notify.notifier import Notifier
 from ferry.replication.domain.registry import Registry, RegistryType, local_registry
+from ferry.services import Services
+from ferry.web.app import create_web_app
+from ferry.web.sessions import WebSettings
 
 MANAGED = "managed"
 NOTIFY_TOKEN_FILE = "notify.token"
+SESSION_KEY_FILE = "session.key"
 NOTIFICATIONS_PATH = "/service/notifications/registry"
 
 log = logging.getLogger("ferry.server")
@@ -101,13 +106,30 @@ def bind_socket(host: str, port: int) -> socket.socket:
 
 def notify_token(data_dir: Path) -> str:
     """The shared secret the managed registry sends with its notifications; kept in the data dir."""
-    path = data_dir / NOTIFY_TOKEN_FILE
+    return _kept_secret(data_dir / NOTIFY_TOKEN_FILE)
+
+
+def session_key(data_dir: Path) -> bytes:
+    """The key that signs the web UI's session cookies; kept in the data dir, so sessions survive
+    a restart. Deleting the file signs everyone out."""
+    return _kept_secret(data_dir / SESSION_KEY_FILE).encode()
+
+
+def _kept_secret(path: Path) -> str:
     if path.exists():
         return path.read_text().strip()
-    token = secrets.token_urlsafe(32)
+    secret = secrets.token_urlsafe(32)
     path.touch(mode=0o600)
-    path.write_text(token + "\n")
-    return token
+    path.write_text(secret + "\n")
+    return secret
+
+
+def create_service_app(services: Services, *, web: WebSettings) -> FastAPI:
+    """The web UI at ``/`` and ``/ui/...``; every other path goes to the API app, which answers
+    ``/api/v2.0``, ``/metrics`` and the event receivers (and its JSON 404 for the rest)."""
+    app = create_web_app(services, web)
+    app.mount("/", create_app(services))
+    return app
 
 
 def public_hostname(host: str) -> str:
@@ -137,7 +159,7 @@ async def serve(settings: ServerSettings, *, on_ready: Callable[[Ready], None]) 
             store, local_registry=local, hostname=public_hostname(settings.host), owner=worker_identity()
         )
         store.execution_ends.subscribe(lambda ended: notifier.wake())
-        context = ApiContext(
+        services = Services(
             store=store,
             service=service,
             authenticator=Authenticator(store.accounts, clock=lambda: datetime.now(UTC)),
@@ -152,7 +174,11 @@ async def serve(settings: ServerSettings, *, on_ready: Callable[[Ready], None]) 
             notifier=notifier,
         )
         config = uvicorn.Config(
-            create_app(context), log_level="warning", lifespan="off", server_header=False, access_log=False
+            create_service_app(services, web=WebSettings(session_key=session_key(settings.data_dir))),
+            log_level="warning",
+            lifespan="off",
+            server_header=False,
+            access_log=False,
         )
         ready = Ready(settings.url, local.url if local else None, generated, settings.data_dir)
         server = _AnnouncingServer(config, lambda: on_ready(ready))

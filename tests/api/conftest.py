@@ -27,14 +27,16 @@ from fastapi import FastAPI
 
 from ferry import __version__
 from ferry.api.app import create_app
-from ferry.api.context import ApiContext
-from ferry.api.security import ADMIN, Authenticator, SignInThrottle, hash_password
+from ferry.auth.authenticator import ADMIN, Authenticator
+from ferry.auth.passwords import hash_password
+from ferry.auth.throttle import SignInThrottle
 from ferry.jobs.dispatcher import DispatcherSettings
 from ferry.jobs.health import ping_registry
 from ferry.jobs.metrics import Metrics
 from ferry.jobs.retry import TaskRetryPolicy
 from ferry.jobs.service import ReplicationService
 from ferry.replication.domain.registry import Registry, RegistryType, local_registry
+from ferry.services import Services
 from ferry.store import Store
 from ferry.store.secrets import SecretBox
 from tests.support.blobs import BlobSpec
@@ -104,7 +106,7 @@ def local(registry: RegistryServer) -> Registry:
 @dataclass
 class Ferry:
     app: FastAPI
-    context: ApiContext
+    context: Services
     store: Store
     service: ReplicationService
     throttle: SignInThrottle
@@ -129,7 +131,7 @@ async def ferry(store: Store, local: Registry) -> AsyncIterator[Ferry]:
     metrics = Metrics(version=__version__)  # wired as ferry serve wires it
     store.execution_ends.subscribe(metrics.execution_ended)
     service = ReplicationService(store, local_registry=local, settings=FAST_DISPATCH, metrics=metrics)
-    context = ApiContext(
+    context = Services(
         store=store,
         service=service,
         authenticator=Authenticator(store.accounts, clock=lambda: datetime.now(UTC), throttle=throttle),

@@ -10,7 +10,8 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from ferry.api.security import ADMIN, ensure_admin, verify_password
+from ferry.auth.authenticator import ADMIN, ensure_admin
+from ferry.auth.passwords import verify_password
 from ferry.errors import InvalidInput
 from ferry.store import Store
 from tests.api.conftest import (

@@ -12,8 +12,8 @@ import pytest
 
 from ferry import __version__
 from ferry.api.app import create_app
-from ferry.api.context import ApiContext
-from ferry.api.security import ADMIN
+from ferry.auth.authenticator import ADMIN
+from ferry.services import Services
 from tests.api.conftest import (
     ADMIN_PASSWORD,
     API,
@@ -35,7 +35,7 @@ from tests.support.metrics import Samples
 from tests.support.registry import RegistryServer
 
 
-def client_of(context: ApiContext, *, auth: tuple[str, str] | None = None) -> httpx.AsyncClient:
+def client_of(context: Services, *, auth: tuple[str, str] | None = None) -> httpx.AsyncClient:
     """A client of an app built on ``context`` (the ``ferry`` fixture's, changed)."""
     app = create_app(context)
     transport = httpx.ASGITransport(app=app, client=(CLIENT_ADDRESS, 40_000))

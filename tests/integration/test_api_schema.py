@@ -46,7 +46,7 @@ RESPONSE_CHECKS = [
     response_schema_conformance,
 ]
 # Deliberately not run: ``ignored_auth`` sends wrong credentials to every operation, and after five
-# failures ferry answers 429 to that address for a while (security.SignInThrottle), which would
+# failures ferry answers 429 to that address for a while (auth.throttle.SignInThrottle), which would
 # turn the rest of the run into 429s; test_api_clients covers 401 and 429 instead.
 
 MAX_EXAMPLES = 20

@@ -19,13 +19,13 @@ from cryptography.fernet import Fernet
 
 from ferry import __version__
 from ferry.api.app import create_app
-from ferry.api.context import ApiContext
-from ferry.api.security import ADMIN, Authenticator
+from ferry.auth.authenticator import ADMIN, Authenticator
 from ferry.jobs.health import ping_registry
 from ferry.jobs.service import ReplicationService
 from ferry.notify.delivery import RetrySchedule, SenderSettings
 from ferry.notify.notifier import Notifier, NotifierSettings
 from ferry.replication.domain.registry import RegistryType, local_registry
+from ferry.services import Services
 from ferry.store import Store
 from ferry.store.secrets import SecretBox
 from tests.api.conftest import (
@@ -80,7 +80,7 @@ async def served(
     local = local_registry(type=RegistryType.DOCKER_REGISTRY, url=registry.url, now=now)
     service = ReplicationService(store, local_registry=local, settings=FAST_DISPATCH)
     notifier = Notifier(store, local_registry=local, hostname="ferry.example.com", settings=FAST_NOTIFY)
-    context = ApiContext(
+    context = Services(
         store=store,
         service=service,
         authenticator=Authenticator(store.accounts, clock=lambda: datetime.now(UTC)),

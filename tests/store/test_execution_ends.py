@@ -12,6 +12,7 @@ from ferry.replication.domain.status import ExecutionStatus, JobStatus, TaskStat
 from ferry.replication.engine.progress import ImageOutcome
 from ferry.store import Store
 from ferry.store.ended import ExecutionEnded
+from ferry.store.executions import Activity
 from tests.store.conftest import NOW
 from tests.store.test_executions_and_tasks import LEASE, a_stored_policy, new_task, planned
 
@@ -96,3 +97,22 @@ async def test_counts_by_status_use_the_api_words_and_name_every_status(store: S
     }
     tasks = await store.tasks.count_by_status()
     assert tasks == {**dict.fromkeys(TaskStatus, 0), TaskStatus.IN_PROGRESS: 1, TaskStatus.PENDING: 1}
+
+
+async def test_activity_counts_the_executions_started_since_their_failures_and_bytes(store: Store) -> None:
+    policy = await a_stored_policy(store)
+    assert await store.executions.activity_since(NOW - timedelta(hours=24)) == Activity()
+    execution = await planned(store, policy, new_task("library/a", "v1"), new_task("library/b", "v1"))
+    first, second = await store.tasks.claim("w", lease_until=LEASE, now=NOW, limit=2)
+    copied, failed = {"v1": ImageOutcome.COPIED}, {"v1": ImageOutcome.FAILED}
+    await store.tasks.finish(first.id, "w", JobStatus.SUCCESS, now=NOW, results=copied, bytes_copied=1000)
+    await store.tasks.finish(second.id, "w", JobStatus.ERROR, now=NOW, results=failed, bytes_copied=24)
+    assert (await store.executions.get(execution.id)).api_status is ExecutionStatus.FAILED
+    await store.executions.start(policy, TriggerType.MANUAL, now=NOW - timedelta(days=2))
+
+    assert await store.executions.activity_since(NOW - timedelta(hours=24)) == Activity(
+        executions=1, failed=1, bytes_copied=1024
+    )
+    assert await store.executions.activity_since(NOW - timedelta(days=3)) == Activity(
+        executions=2, failed=1, bytes_copied=1024
+    )

@@ -20,12 +20,14 @@ Test-only code.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
+import threading
 from collections.abc import Callable
 from typing import Literal, Self
 
-from tests.support.proxy import Cut, Decision, Forward, ReverseProxy, Upstream, json_error
+from tests.support.proxy import Cut, Decision, Forward, Hold, ReverseProxy, Upstream, json_error
 
 Matcher = Callable[[str, str], bool]
 _BLOB_PATH = re.compile(r"^/v2/(?P<repo>.+)/blobs/(?P<digest>[a-z0-9]+:[a-f0-9]+)$")
@@ -205,3 +207,47 @@ class RedirectingProxy(ReverseProxy):
             f"?signature=test-{self.redirects}"
         )
         return json_error(self.status, "REDIRECT", "see other host", {"Location": location})
+
+
+class HoldingProxy(ReverseProxy):
+    """A destination that is as slow as the test wants: while :meth:`hold` is in force, matching
+    requests (by default the bodies of blob uploads) wait, unanswered and with their bodies unread,
+    until :meth:`release`. A copy through it stays in progress for exactly as long as the test needs
+    (to watch it, or to stop it), with no bandwidth or timing guesses. It starts open: everything
+    passes until :meth:`hold`. ``held`` counts the requests that had to wait.
+
+    A held request whose client gives up (a stopped copy closes its connection) is dropped on
+    release; held requests still waiting when the proxy stops are simply abandoned.
+    """
+
+    def __init__(self, upstream: Upstream, *, match: Matcher = upload_body) -> None:
+        super().__init__(upstream)
+        self.match = match
+        self.held = 0
+        self._gate: asyncio.Event | None = None  # None: open
+        self._gate_lock = threading.Lock()
+
+    def hold(self) -> None:
+        """From now on, matching requests wait for :meth:`release`."""
+        with self._gate_lock:
+            if self._gate is None:
+                self._gate = asyncio.Event()  # bound to the proxy's loop on its first wait
+
+    def release(self) -> None:
+        """Let every held request go on, and stop holding new ones."""
+        with self._gate_lock:
+            gate, self._gate = self._gate, None
+        if gate is None:
+            return
+        if self._thread is not None:
+            self._loop.call_soon_threadsafe(gate.set)
+        else:
+            gate.set()
+
+    def decide(self, method: str, target: str, headers: dict[str, str]) -> Decision:
+        with self._gate_lock:
+            gate = self._gate
+        if gate is None or not self.match(method, _path(target)):
+            return Forward()
+        self.held += 1
+        return Hold(gate)

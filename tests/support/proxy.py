@@ -88,7 +88,16 @@ class Cut:
     where: Literal["request", "response"] = "request"
 
 
-Decision = Forward | Respond | Cut
+@dataclass(frozen=True)
+class Hold:
+    """Keep the request waiting, unanswered and with its body unread, until ``until`` is set; then
+    act on ``then``. The event is awaited in the proxy's loop: set it with ``call_soon_threadsafe``."""
+
+    until: asyncio.Event
+    then: Forward | Respond | Cut = Forward()
+
+
+Decision = Forward | Respond | Cut | Hold
 
 
 class ReverseProxy:
@@ -213,6 +222,10 @@ class ReverseProxy:
         with self._lock:
             self._records.append(record)
             decision = self.decide(method, target, record.headers)
+        if isinstance(decision, Hold):
+            record.action = "held"
+            await decision.until.wait()
+            decision = decision.then
         keep_alive = (header(headers, "connection") or "").lower() != "close"
         if (header(headers, "expect") or "").lower() == "100-continue":
             writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 
 import httpx
 import pytest
 
 from tests.support.blobs import CHUNK, BlobSpec
 from tests.support.client import RegistryClient, blob_exists, get_blob
-from tests.support.faults import CuttingProxy, FlakyProxy, RedirectingProxy, upload_patch
+from tests.support.faults import CuttingProxy, FlakyProxy, HoldingProxy, RedirectingProxy, upload_patch
 from tests.support.hostile import HostileRegistry
 from tests.support.images import build_image, build_index, push_blob, push_image
+from tests.support.net import wait_until
 from tests.support.registry import RegistryServer
 
 
@@ -194,3 +196,21 @@ def test_proxy_in_front_of_a_tls_registry_speaks_plain_http(tls_registry: Regist
             push_image(proxy, "tls/app", "v1", image)
         assert push_image(proxy, "tls/app", "v1", image) == image.digest
     assert blob_exists(tls_registry, "tls/app", image.layers[0].digest)
+
+
+def test_holding_proxy_keeps_uploads_waiting_until_released(registry: RegistryServer) -> None:
+    image = build_image([BlobSpec(CHUNK * 3, 24)])
+    pushed: list[str] = []
+    with HoldingProxy(registry) as proxy:
+        assert push_image(proxy, "open/app", "v1", image) == image.digest  # open until hold()
+        proxy.hold()
+        pusher = threading.Thread(target=lambda: pushed.append(push_image(proxy, "held/app", "v1", image)))
+        pusher.start()
+        wait_until(lambda: proxy.held or None, what="an upload held by the proxy")
+        assert httpx.get(f"{proxy.url}/v2/").status_code == 200  # only uploads wait
+        assert pushed == []
+        assert not blob_exists(registry, "held/app", image.layers[0].digest)
+        proxy.release()
+        pusher.join(timeout=10)
+    assert pushed == [image.digest]
+    assert proxy.held >= 1

@@ -7,9 +7,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 
-from ferry.api.context import ApiContext, api_context, signed_in
+from ferry.api.context import api_context, signed_in
 from ferry.api.errors import install_error_handlers
 from ferry.api.routes import cron, events, executions, metrics, policies, registries, system, webhooks
+from ferry.services import Services
 
 API_PREFIX = "/api/v2.0"
 
@@ -23,7 +24,7 @@ SECURITY_SCHEMES = {
 }
 
 
-def create_app(context: ApiContext) -> FastAPI:
+def create_app(context: Services) -> FastAPI:
     app = FastAPI(
         title="ferry",
         summary="Container-image replication with Harbor's /api/v2.0 registry and replication endpoints",

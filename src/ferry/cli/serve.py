@@ -41,8 +41,8 @@ if TYPE_CHECKING:
 @store_options
 @dispatch_options
 def serve(**flags: Any) -> None:
-    """Run the ferry service: the REST API at /api/v2.0 (Harbor-compatible), the replication
-    workers, and a local registry.
+    """Run the ferry service: the web UI at /, the REST API at /api/v2.0 (Harbor-compatible), the
+    replication workers, and a local registry.
 
     \b
     Sign in as `admin`. There is no default password: set FERRY_ADMIN_PASSWORD, or ferry generates
@@ -51,6 +51,7 @@ def serve(**flags: Any) -> None:
 
     \b
     Try it:
+      open http://127.0.0.1:8080/ and sign in as admin (the web UI, English or 中文)
       curl -u admin:PASSWORD http://127.0.0.1:8080/api/v2.0/replication/policies
       open http://127.0.0.1:8080/api/v2.0/docs for the API reference
     """
@@ -76,6 +77,7 @@ def serve(**flags: Any) -> None:
 
 def _print_ready(ready: Ready) -> None:
     click.echo(f"ferry is running at {ready.url}")
+    click.echo(f"  web UI:         {ready.url}/  (sign in as admin)")
     click.echo(f"  API:            {ready.url}/api/v2.0  (reference: {ready.url}/api/v2.0/docs)")
     click.echo(f"  metrics:        {ready.url}/metrics  (Prometheus)")
     click.echo(f"  local registry: {ready.local_registry_url or 'none'}")

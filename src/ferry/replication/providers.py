@@ -9,6 +9,7 @@ rate limits) grows behind this catalogue.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from ferry.replication.domain.registry import RegistryType
@@ -67,6 +68,49 @@ _DESCRIPTIONS: dict[RegistryType, str] = {
     ),
     RegistryType.DOCKER_HUB: "Docker Hub",
 }
+
+
+_NAMES: dict[RegistryType, str] = {
+    RegistryType.HARBOR: "Harbor",
+    RegistryType.DOCKER_HUB: "Docker Hub",
+    RegistryType.DOCKER_REGISTRY: "Docker Registry",
+    RegistryType.HUAWEI_SWR: "Huawei SWR",
+    RegistryType.GOOGLE_GCR: "Google GCR",
+    RegistryType.AWS_ECR: "AWS ECR",
+    RegistryType.AZURE_ACR: "Azure ACR",
+    RegistryType.ALI_ACR: "Alibaba Cloud CR",
+    RegistryType.JFROG_ARTIFACTORY: "JFrog Artifactory",
+    RegistryType.QUAY: "Quay",
+    RegistryType.GITLAB: "GitLab",
+    RegistryType.DTR: "DTR",
+    RegistryType.TENCENT_TCR: "Tencent TCR",
+    RegistryType.GITHUB_GHCR: "GitHub GHCR",
+    RegistryType.VOLCENGINE_CR: "VolcEngine CR",
+}
+
+
+@dataclass(frozen=True)
+class EndpointChoice:
+    """One endpoint a provider's form offers: ``cn-hangzhou`` → ``https://registry.cn-hangzhou...``."""
+
+    key: str
+    url: str
+
+
+def provider_name(kind: RegistryType) -> str:
+    """The provider as people name it (the guide's ``Alibaba Cloud CR`` for ``ali-acr``)."""
+    return _NAMES.get(kind, kind.value)
+
+
+def endpoint_choices(kind: RegistryType) -> tuple[EndpointChoice, ...]:
+    """The endpoints offered for ``kind``: ACR's regions, Docker Hub's one; none for the rest."""
+    endpoints = _ENDPOINT_PATTERNS.get(kind, _FREE)["endpoints"]
+    return tuple(EndpointChoice(item["key"], item["value"]) for item in endpoints)
+
+
+def endpoint_is_fixed(kind: RegistryType) -> bool:
+    """Whether ``kind`` has exactly one endpoint (Docker Hub, GHCR), which a form may fill in."""
+    return bool(_ENDPOINT_PATTERNS.get(kind, _FREE)["endpoint_type"] == "EndpointPatternTypeFix")
 
 
 def adapter_types() -> list[str]:

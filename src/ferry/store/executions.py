@@ -49,6 +49,15 @@ class ExecutionQuery:
     limit: int = 100
 
 
+@dataclass(frozen=True)
+class Activity:
+    """What executions started in a period did: how many, how many failed, the bytes copied."""
+
+    executions: int = 0
+    failed: int = 0
+    bytes_copied: int = 0
+
+
 class ExecutionStore:
     def __init__(
         self, database: Database, *, retention: int = DEFAULT_RETENTION, ends: ExecutionEnds | None = None
@@ -131,6 +140,24 @@ class ExecutionStore:
             for status, count in rows:
                 counts[execution_status(JobStatus(status))] += count
             return counts
+
+    async def activity_since(self, since: datetime) -> Activity:
+        """The executions started at or after ``since`` (those retention keeps), for a dashboard."""
+        started = ExecutionRow.start_time >= since
+        async with self._db.session() as session:
+            statuses = await session.execute(
+                select(ExecutionRow.status, func.count()).where(started).group_by(ExecutionRow.status)
+            )
+            counts = {JobStatus(status): count for status, count in statuses}
+            copied = await session.scalar(
+                select(func.coalesce(func.sum(TaskRow.bytes_copied), 0))
+                .join(ExecutionRow, TaskRow.execution_id == ExecutionRow.id)
+                .where(started)
+            )
+        failed = sum(
+            count for status, count in counts.items() if execution_status(status) is ExecutionStatus.FAILED
+        )
+        return Activity(executions=sum(counts.values()), failed=failed, bytes_copied=int(copied or 0))
 
     async def unfinished_ids(self) -> list[int]:
         async with self._db.session() as session:

@@ -21,10 +21,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from ferry.api.context import ApiContext, Context
+from ferry.api.context import Context
 from ferry.api.errors import ApiError
 from ferry.replication.domain.events import ParsedEvents, parse_harbor_webhook, parse_registry_envelope
 from ferry.replication.domain.registry import LOCAL_REGISTRY_ID
+from ferry.services import Services
 
 REGISTRY_PATH = "/service/notifications/registry"
 HARBOR_PATH = "/service/notifications/harbor"
@@ -49,7 +50,7 @@ async def harbor_webhook(request: Request, context: Context) -> JSONResponse:
     return await _receive(context, parsed, "Harbor webhook")
 
 
-async def _receive(context: ApiContext, parsed: ParsedEvents, sender: str) -> JSONResponse:
+async def _receive(context: Services, parsed: ParsedEvents, sender: str) -> JSONResponse:
     if context.events is None:
         raise ApiError(503, "event-based replication is not running in this process")
     for reason in parsed.ignored:
@@ -64,7 +65,7 @@ async def _receive(context: ApiContext, parsed: ParsedEvents, sender: str) -> JS
     )
 
 
-def _authenticate(context: ApiContext, header: str | None, *, bearer_only: bool) -> None:
+def _authenticate(context: Services, header: str | None, *, bearer_only: bool) -> None:
     expected = context.notify_token
     given = (header or "").strip()
     scheme, _, credentials = given.partition(" ")

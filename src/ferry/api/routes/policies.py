@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from ferry.api.context import ApiContext, Context, SignedIn
+from ferry.api.context import Context, SignedIn
 from ferry.api.listing import Page, PageSize, QText, SortText, list_query, page_response
 from ferry.api.query import FieldKind
 from ferry.api.responses import ReplicationPolicy, created, done, error_responses, listed
@@ -17,6 +17,7 @@ from ferry.api.views import local_registry_json, policy_json, registry_json
 from ferry.replication.domain.fields import InvalidField
 from ferry.replication.domain.policy import Policy
 from ferry.replication.domain.registry import LOCAL_REGISTRY_ID
+from ferry.services import Services
 
 router = APIRouter(tags=["replication"])
 
@@ -34,7 +35,7 @@ FIELDS = {
 }
 
 
-async def registries_json(context: ApiContext) -> dict[int, dict[str, Any]]:
+async def registries_json(context: Services) -> dict[int, dict[str, Any]]:
     shown = {item.id: registry_json(item) for item in await context.store.registries.list_registries()}
     shown[LOCAL_REGISTRY_ID] = local_registry_json(context.local_registry)
     return shown
@@ -117,7 +118,7 @@ async def delete_policy(id: IdPath, context: Context, principal: SignedIn) -> Re
     return Response(status_code=200)
 
 
-def _checked(context: ApiContext, policy: Policy) -> Policy:
+def _checked(context: Services, policy: Policy) -> Policy:
     if context.local_registry is None:
         for field, registry_id in (
             ("src_registry", policy.src_registry_id),

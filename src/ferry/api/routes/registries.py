@@ -14,8 +14,9 @@ from ferry.api.responses import RegistryInfo, created, done, error_responses, li
 from ferry.api.schemas import IdPath, RegistryBody, RegistryPingBody, RegistryUpdateBody
 from ferry.api.views import registry_json
 from ferry.jobs.health import PingOutcome
-from ferry.replication.domain.registry import LOCAL_REGISTRY_ID, Registry, validate_registry
+from ferry.replication.domain.registry import LOCAL_REGISTRY_ID, Registry
 from ferry.replication.providers import registry_info
+from ferry.services import registries as endpoints
 
 router = APIRouter(tags=["registry"])
 
@@ -62,10 +63,7 @@ async def list_registries(
     responses={**created("Registry"), **error_responses(400, 409)},
 )
 async def create_registry(body: RegistryBody, context: Context, principal: SignedIn) -> Response:
-    registry = validate_registry(body.to_registry(now=context.clock()))
-    outcome = await context.ping(registry)
-    created = await context.store.registries.add(registry)
-    await context.store.registries.set_status(created.id, outcome.status)
+    created = await endpoints.create_registry(context, body.to_registry(now=context.clock()))
     return Response(status_code=201, headers={"Location": f"/api/v2.0/registries/{created.id}"})
 
 
@@ -79,20 +77,8 @@ async def create_registry(body: RegistryBody, context: Context, principal: Signe
 )
 async def ping_registry(body: RegistryPingBody, context: Context, principal: SignedIn) -> Response:
     stored = await context.store.registries.get(body.id) if body.id else None
-    registry = validate_registry(body.to_registry(stored, now=context.clock()))
-    outcome = await context.ping(registry)
-    if stored is not None and _same_endpoint(registry, stored):
-        # only a ping of what is stored says how the stored registry is; one with other
-        # credentials or another URL (a form being edited) says nothing about it
-        await context.store.registries.set_status(stored.id, outcome.status)
+    outcome = await endpoints.check_connection(context, body.to_registry(stored, now=context.clock()), stored)
     return _ping_response(outcome)
-
-
-def _same_endpoint(pinged: Registry, stored: Registry) -> bool:
-    def endpoint(registry: Registry) -> tuple[object, ...]:
-        return (registry.url, registry.credential, registry.insecure, registry.ca_certificate)
-
-    return endpoint(pinged) == endpoint(stored)
 
 
 def _ping_response(outcome: PingOutcome) -> Response:
@@ -121,10 +107,7 @@ async def update_registry(
     id: IdPath, body: RegistryUpdateBody, context: Context, principal: SignedIn
 ) -> Response:
     stored = await context.store.registries.get(id)
-    changed = validate_registry(body.apply_to(stored, now=context.clock()))
-    outcome = await context.ping(changed)
-    updated = await context.store.registries.update(changed)
-    await context.store.registries.set_status(updated.id, outcome.status)
+    await endpoints.update_registry(context, body.apply_to(stored, now=context.clock()))
     return Response(status_code=200)
 
 

@@ -19,8 +19,9 @@ from ferry.api.responses import (
     error_responses,
 )
 from ferry.api.schemas import IdPath, TokenBody
-from ferry.api.security import ADMIN, Principal, new_token, token_digest
 from ferry.api.views import harbor_time
+from ferry.auth.authenticator import ADMIN, Principal
+from ferry.auth.passwords import new_token, token_digest
 from ferry.errors import FerryError
 from ferry.replication.domain.fields import check_name
 from ferry.replication.providers import adapter_infos, adapter_types

@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from ferry.api.context import ApiContext, Context, SignedIn
+from ferry.api.context import Context, SignedIn
 from ferry.api.listing import Page, PageSize, QText, SortText, list_query, page_response
 from ferry.api.query import FieldKind
 from ferry.api.responses import created, done, error_responses, listed
@@ -26,6 +26,7 @@ from ferry.api.webhook_shapes import (
     webhook_policy_json,
 )
 from ferry.notify.notifier import Notifier
+from ferry.services import Services
 
 router = APIRouter(tags=["webhook"])
 
@@ -173,7 +174,7 @@ async def get_supported_events(context: Context, principal: SignedIn) -> JSONRes
     return JSONResponse(supported_events_json())
 
 
-def _notifier(context: ApiContext) -> Notifier:
+def _notifier(context: Services) -> Notifier:
     if context.notifier is not None:
         return context.notifier
     return Notifier(context.store, local_registry=context.local_registry, hostname="ferry")
