@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import inspect
 import logging
 import secrets
 import signal
@@ -25,9 +26,13 @@ from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
 
 from ferry import __version__
 from ferry.api.app import create_app
+from ferry.api.errors import error_response
 from ferry.auth.authenticator import Authenticator, ensure_admin
 from ferry.errors import InvalidInput
 from ferry.jobs.dispatcher import DispatcherSettings
@@ -129,6 +134,19 @@ def create_service_app(services: Services, *, web: WebSettings) -> FastAPI:
     ``/api/v2.0``, ``/metrics`` and the event receivers (and its JSON 404 for the rest)."""
     app = create_web_app(services, web)
     app.mount("/", create_app(services))
+    web_errors = app.exception_handlers[HTTPException]
+
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        # A path the mount cannot match (a newline in it, say) ends here, in the web app: outside
+        # the UI it still gets the API's JSON error body, as every API client expects.
+        path = request.url.path
+        if path == "/" or path == "/ui" or path.startswith("/ui/"):
+            shown = web_errors(request, exc)
+            return await shown if inspect.isawaitable(shown) else shown
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        return error_response(status, "not found" if status == 404 else "request failed")
+
+    app.add_exception_handler(HTTPException, on_http_error)
     return app
 
 

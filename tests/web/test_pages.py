@@ -479,3 +479,12 @@ def test_every_message_of_the_ui_has_a_chinese_translation() -> None:
         po = read_po(po_file)
     translated = {message.id for message in po if message.id and message.string and not message.fuzzy}
     assert sorted(extracted - translated) == [], "run pybabel extract/update and translate (docs/web.md)"
+
+
+async def test_an_api_path_the_mount_cannot_match_still_gets_harbors_json_404(
+    anonymous: httpx.AsyncClient,
+) -> None:
+    # schemathesis found this: a newline in a path parameter escaped the API's mount
+    response = await anonymous.get("/api/v2.0/registries/a%0Ab/info")
+    assert response.status_code == 404
+    assert response.json() == {"errors": [{"code": "NOT_FOUND", "message": "not found"}]}
