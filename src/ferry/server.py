@@ -15,6 +15,7 @@ import contextlib
 import errno
 import inspect
 import logging
+import re
 import secrets
 import signal
 import socket
@@ -29,6 +30,7 @@ from fastapi import FastAPI
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Mount
 
 from ferry import __version__
 from ferry.api.app import create_app
@@ -134,6 +136,12 @@ def create_service_app(services: Services, *, web: WebSettings) -> FastAPI:
     ``/api/v2.0``, ``/metrics`` and the event receivers (and its JSON 404 for the rest)."""
     app = create_web_app(services, web)
     app.mount("/", create_app(services))
+    # Starlette's catch-all mount pattern ("/{path:path}" → ".*") stops at a newline, which a
+    # percent-encoded path parameter may hold: let it match every path, so the API answers those
+    # too (400 for a path parameter of the wrong type) instead of the UI app's 404.
+    catch_all = app.router.routes[-1]
+    if isinstance(catch_all, Mount):
+        catch_all.path_regex = re.compile(catch_all.path_regex.pattern, re.DOTALL)
     web_errors = app.exception_handlers[HTTPException]
 
     async def on_http_error(request: Request, exc: Exception) -> Response:

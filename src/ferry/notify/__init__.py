@@ -10,5 +10,5 @@ announces on its next start what ended meanwhile.
 - ``payloads``   Harbor's Default JSON, CloudEvents 1.0, and Slack messages
 - ``outbox``     finds what ended and queues deliveries, once per policy even with several processes
 - ``delivery``   one attempt (``send``) and the loop that sends due deliveries with retries
-- ``notifier``   both loops for ``ferry serve``, and the API's "send a test event"
+- ``notifier``   both loops for ``ferry serve``, and the test event (``ferry.services.webhooks``)
 """

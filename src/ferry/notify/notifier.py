@@ -1,5 +1,5 @@
 """The notifier ``ferry serve`` runs: the outbox loop and the delivery loop side by side, and the
-"send a test event" action of the API."""
+"send a test event" action of the API and the web UI."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """What the front ends (the REST API and the web UI) call: one bundle of the services, built once
 by the composition root (``ferry.server``) and handed to both, and the operations both offer
-(``registries``). Neither front end calls the other; both call these."""
+(``registries``, ``webhooks``). Neither front end calls the other; both call these."""
 
 from __future__ import annotations
 

@@ -16,7 +16,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ferry.errors import RecordNotFound
 from ferry.services import Services
-from ferry.web.routes import account, dashboard, registries
+from ferry.web.routes import (
+    account,
+    dashboard,
+    executions,
+    registries,
+    replication_rules,
+    replications,
+    task_logs,
+    webhooks,
+)
 from ferry.web.sessions import SessionCodec, WebSettings
 from ferry.web.templating import STATIC_PATH, render_page
 from ferry.web.visit import AnyVisit, FormRejected, SignInRequired, Visit, WebState, current_visit
@@ -27,7 +36,16 @@ log = logging.getLogger("ferry.web")
 def create_web_app(services: Services, settings: WebSettings) -> FastAPI:
     app = FastAPI(title="ferry web UI", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.web = WebState(services, settings, SessionCodec(settings))
-    for router in (account.router, dashboard.router, registries.router):
+    for router in (
+        account.router,
+        dashboard.router,
+        registries.router,
+        replications.router,
+        replication_rules.router,
+        webhooks.router,
+        executions.router,
+        task_logs.router,
+    ):
         app.include_router(router)
     app.mount(STATIC_PATH, StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_api_route("/ui", _home, methods=["GET"], include_in_schema=False)

@@ -25,8 +25,7 @@ from ferry.api.webhook_shapes import (
     target_check_json,
     webhook_policy_json,
 )
-from ferry.notify.notifier import Notifier
-from ferry.services import Services
+from ferry.services import webhooks
 
 router = APIRouter(tags=["webhook"])
 
@@ -159,8 +158,7 @@ async def list_deliveries(
     responses=error_responses(400, 404),
 )
 async def test_webhook_policy(id: IdPath, context: Context, principal: SignedIn) -> JSONResponse:
-    policy = await context.store.webhooks.get(id)
-    checks = await _notifier(context).send_test_event(policy)
+    _, checks = await webhooks.send_test_event(context, id)
     return JSONResponse([target_check_json(check) for check in checks])
 
 
@@ -172,9 +170,3 @@ async def test_webhook_policy(id: IdPath, context: Context, principal: SignedIn)
 )
 async def get_supported_events(context: Context, principal: SignedIn) -> JSONResponse:
     return JSONResponse(supported_events_json())
-
-
-def _notifier(context: Services) -> Notifier:
-    if context.notifier is not None:
-        return context.notifier
-    return Notifier(context.store, local_registry=context.local_registry, hostname="ferry")
