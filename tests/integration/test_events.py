@@ -352,9 +352,15 @@ def test_an_event_that_arrives_while_the_destination_is_down_is_copied_once_it_i
             api, "outage", dest=add_registry(api, "outage-dest", down.url), names="outage/**"
         )
         digest = push_image(ferry_server.local_registry, "outage/app", "v1", image(50))
-        wait_until(
-            lambda: True if down.failed >= 5 else None, timeout=DEADLINE, what="a failed first attempt"
-        )
+
+        def second_attempt() -> bool | None:
+            # the outage must outlast the first attempt's own request retries (which several
+            # concurrent uploads share unevenly), so wait for the task's second attempt
+            started = api.get("/replication/executions", params={"policy_id": policy}).json()
+            shown = tasks(api, started[-1]["id"]) if started else []
+            return True if shown and shown[0]["attempts"] >= 2 else None
+
+        wait_until(second_attempt, timeout=60, what="a second attempt after the failed first one")
         down.fail_statuses = down.fail_statuses[: down.failed]  # the destination is back
 
         arrives(registry, "mirror/app", "v1", digest)
