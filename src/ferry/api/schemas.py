@@ -9,11 +9,12 @@ accepted and ignored rather than refused.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from ferry.replication.domain.fields import InvalidField, enum_member
 from ferry.replication.domain.policy import Decoration, Filter, FilterType, Policy, Trigger
@@ -34,8 +35,18 @@ Int64 = Annotated[int, Field(ge=INT64_MIN, lt=INT64_MAX + 1)]
 """An id in a body: Harbor's ids are int64, and the database refuses (500) anything wider. The bound
 is exclusive because FastAPI writes body bounds into the OpenAPI document as floats, where 2**63 - 1
 would round up to 2**63."""
-IdPath = Annotated[int, Path(ge=INT64_MIN, le=INT64_MAX, description="The resource's id")]
-TaskIdPath = Annotated[int, Path(ge=INT64_MIN, le=INT64_MAX, description="The task's id")]
+
+
+def whole_number(value: object) -> object:
+    """Path and query numbers written as digits only: pydantic's lax mode would read "+0.0" as 0."""
+    if isinstance(value, str) and not re.fullmatch(r"-?[0-9]+", value):
+        raise ValueError("must be a whole number written in digits")
+    return value
+
+
+Digits = BeforeValidator(whole_number)
+IdPath = Annotated[int, Digits, Path(ge=INT64_MIN, le=INT64_MAX, description="The resource's id")]
+TaskIdPath = Annotated[int, Digits, Path(ge=INT64_MIN, le=INT64_MAX, description="The task's id")]
 
 
 class Body(BaseModel):
