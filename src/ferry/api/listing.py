@@ -17,14 +17,15 @@ from ferry.api.query import (
     link_header,
     parse_list_query,
 )
-from ferry.api.schemas import INT64_MAX
+from ferry.api.schemas import INT64_MAX, Digits
 
 QText = Annotated[str | None, Query(description="Harbor query: k=v, k=~v (fuzzy), k=[a~b], k={a b}, k=(a b)")]
 SortText = Annotated[str | None, Query(description="Fields to sort by, e.g. name,-creation_time")]
-Page = Annotated[int | None, Query(ge=1, le=INT64_MAX, description="Page number, from 1")]
+Page = Annotated[int | None, Digits, Query(ge=1, le=INT64_MAX, description="Page number, from 1")]
 # The maximum is documented but checked by ``parse_list_query``, whose message says how to page on.
 PageSize = Annotated[
     int | None,
+    Digits,
     Query(
         ge=1,
         description=f"Items per page (default 10, at most {MAX_PAGE_SIZE})",

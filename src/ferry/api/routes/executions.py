@@ -21,6 +21,7 @@ from ferry.api.responses import (
 from ferry.api.schemas import (
     INT64_MAX,
     INT64_MIN,
+    Digits,
     IdPath,
     StartExecutionBody,
     StopExecutionBody,
@@ -67,7 +68,7 @@ async def list_executions(
     request: Request,
     context: Context,
     principal: SignedIn,
-    policy_id: Annotated[int | None, Query(ge=INT64_MIN, le=INT64_MAX)] = None,
+    policy_id: Annotated[int | None, Digits, Query(ge=INT64_MIN, le=INT64_MAX)] = None,
     status: str | None = None,
     trigger: str | None = None,
     q: QText = None,
@@ -201,7 +202,9 @@ async def get_task_log(
     context: Context,
     principal: SignedIn,
     after: Annotated[
-        int, Query(ge=0, le=INT64_MAX, description="ferry: only lines after this cursor (X-Log-Cursor)")
+        int,
+        Digits,
+        Query(ge=0, le=INT64_MAX, description="ferry: only lines after this cursor (X-Log-Cursor)"),
     ] = 0,
 ) -> PlainTextResponse:
     await context.store.tasks.get(task_id, execution_id=id)
