@@ -57,9 +57,17 @@ async def test_create_answers_201_with_location_and_get_shows_harbor_fields_with
         "credential",
         "insecure",
         "ca_certificate",
+        "provider_settings",
         "status",
         "creation_time",
         "update_time",
+    }
+    assert shown["provider_settings"] == {
+        "openapi_endpoint": None,
+        "region": None,
+        "instance_id": None,
+        "create_namespace": None,
+        "drop_attestations": None,
     }
     assert shown["id"] == registry_id
     assert shown["name"] == "harbor-prod"

@@ -56,6 +56,7 @@ from typing import Any, Literal, Self
 import aiohttp
 from aiohttp import web
 from alibabacloud_openapi_util.client import Client as OpenApiUtil
+from multidict import CIMultiDict
 from yarl import URL
 
 from tests.support.registry import RegistryServer, start_registry
@@ -553,7 +554,8 @@ class AcrEmulator:
         """Stream the request to the real registry and its answer back."""
         assert self._session is not None
         upstream = self.registry.url
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
+        # a multidict: clients send several Accept headers, and distribution reads them all
+        headers = CIMultiDict((k, v) for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP)
         data: Any = None
         if body is not None:
             data = body

@@ -112,6 +112,21 @@ class RegistryCredential(Shape):
     access_secret: str = Field(description='"*****" when a secret is stored, else ""')
 
 
+class ProviderSettings(Shape):
+    openapi_endpoint: str | None = Field(
+        description="Alibaba ACR: the OpenAPI base URL (default from the region)"
+    )
+    region: str | None = Field(description="Alibaba ACR: the region, when the host does not name it")
+    instance_id: str | None = Field(description="Alibaba ACR enterprise: the cri-… instance id")
+    create_namespace: bool | None = Field(
+        description="Create missing destination namespaces (ACR) or projects (Harbor); "
+        "null: the provider's default"
+    )
+    drop_attestations: bool | None = Field(
+        description="Drop empty-config attestation manifests from pushed indexes; null: on for ACR"
+    )
+
+
 class Registry(Shape):
     id: int = Field(description="0 is the local registry")
     name: str
@@ -121,6 +136,7 @@ class Registry(Shape):
     credential: RegistryCredential
     insecure: bool
     ca_certificate: str
+    provider_settings: ProviderSettings = Field(description="ferry's provider settings (not Harbor's)")
     status: str = Field(description="healthy, unhealthy or unknown")
     creation_time: datetime | None
     update_time: datetime | None

@@ -23,6 +23,7 @@ from ferry.replication.domain.registry import (
     SECRET_MASK,
     Credential,
     CredentialType,
+    ProviderSettings,
     Registry,
     RegistryType,
 )
@@ -53,6 +54,25 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+class ProviderSettingsBody(Body):
+    """ferry's ``provider_settings`` of a registry endpoint (none of them is Harbor's)."""
+
+    openapi_endpoint: str | None = None
+    region: str | None = None
+    instance_id: str | None = None
+    create_namespace: bool | None = None
+    drop_attestations: bool | None = None
+
+    def to_settings(self) -> ProviderSettings:
+        return ProviderSettings(
+            openapi_endpoint=self.openapi_endpoint,
+            region=self.region,
+            instance_id=self.instance_id,
+            create_namespace=self.create_namespace,
+            drop_attestations=self.drop_attestations,
+        )
+
+
 class CredentialBody(Body):
     type: str = CredentialType.BASIC.value
     access_key: str = ""
@@ -69,6 +89,7 @@ class RegistryBody(Body):
     credential: CredentialBody | None = None
     insecure: bool = False
     ca_certificate: str | None = None
+    provider_settings: ProviderSettingsBody | None = None
     id: Int64 | None = None
     status: str | None = None
     creation_time: str | None = None
@@ -91,23 +112,35 @@ class RegistryBody(Body):
             insecure=self.insecure,
             ca_certificate=self.ca_certificate,
             description=self.description,
+            settings=self.provider_settings.to_settings() if self.provider_settings else ProviderSettings(),
             creation_time=now,
             update_time=now,
         )
 
 
-class RegistryUpdateBody(Body):
-    """``PUT /registries/{id}``: Harbor's flat body, every field optional. An ``access_secret`` of
-    ``*****`` (what a GET shows) keeps the stored secret."""
+class EndpointFieldsBody(Body):
+    """The fields of Harbor's flat registry bodies (``PUT /registries/{id}``, ``POST
+    /registries/ping``) that say how to reach an endpoint; all optional. An ``access_secret`` of
+    ``*****`` (what a GET shows) keeps the stored secret; ``provider_settings``, when given,
+    replaces the stored settings as a whole."""
 
-    name: str | None = None
-    description: str | None = None
     url: str | None = None
     credential_type: str | None = None
     access_key: str | None = None
     access_secret: str | None = None
     insecure: bool | None = None
     ca_certificate: str | None = None
+    provider_settings: ProviderSettingsBody | None = None
+
+    def settings_for(self, stored: Registry) -> ProviderSettings:
+        return stored.settings if self.provider_settings is None else self.provider_settings.to_settings()
+
+
+class RegistryUpdateBody(EndpointFieldsBody):
+    """``PUT /registries/{id}``: Harbor's flat body, every field optional."""
+
+    name: str | None = None
+    description: str | None = None
 
     def apply_to(self, stored: Registry, *, now: datetime) -> Registry:
         old = stored.credential or Credential()
@@ -126,22 +159,17 @@ class RegistryUpdateBody(Body):
             ca_certificate=stored.ca_certificate if self.ca_certificate is None else self.ca_certificate,
             description=stored.description if self.description is None else self.description,
             status=stored.status,
+            settings=self.settings_for(stored),
             creation_time=stored.creation_time,
             update_time=now,
         )
 
 
-class RegistryPingBody(Body):
+class RegistryPingBody(EndpointFieldsBody):
     """``POST /registries/ping``: an endpoint to test, or a stored one (``id``) with overrides."""
 
     id: Int64 | None = None
     type: str | None = None
-    url: str | None = None
-    credential_type: str | None = None
-    access_key: str | None = None
-    access_secret: str | None = None
-    insecure: bool | None = None
-    ca_certificate: str | None = None
     name: str | None = None
 
     def to_registry(self, stored: Registry | None, *, now: datetime) -> Registry:
@@ -161,17 +189,13 @@ class RegistryPingBody(Body):
                 ),
                 insecure=bool(self.insecure),
                 ca_certificate=self.ca_certificate,
+                provider_settings=self.provider_settings,
             )
             return body.to_registry(now=now)
-        update = RegistryUpdateBody(
-            url=self.url,
-            credential_type=self.credential_type,
-            access_key=self.access_key,
-            access_secret=self.access_secret,
-            insecure=self.insecure,
-            ca_certificate=self.ca_certificate,
-        )
-        return update.apply_to(stored, now=now)
+        fields = self.model_dump(exclude={"id", "type", "name"}, exclude_unset=True)
+        if self.provider_settings is not None:
+            fields["provider_settings"] = self.provider_settings
+        return RegistryUpdateBody(**fields).apply_to(stored, now=now)
 
 
 def _secret(given: str | None, stored: str) -> str:
@@ -189,6 +213,7 @@ class RegistryRefBody(Body):
     credential: dict[str, Any] | None = None
     insecure: bool | None = None
     ca_certificate: str | None = None
+    provider_settings: dict[str, Any] | None = None
     status: str | None = None
     creation_time: str | None = None
     update_time: str | None = None

@@ -4,6 +4,7 @@ secrets masked. Plain functions over the domain, shared by the API and the comma
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from ferry.replication.domain.policy import Policy
 from ferry.replication.domain.registry import (
     LOCAL_REGISTRY_ID,
     LOCAL_REGISTRY_NAME,
+    ProviderSettings,
     Registry,
     RegistryType,
 )
@@ -40,6 +42,7 @@ def registry_json(registry: Registry) -> dict[str, Any]:
         },
         "insecure": shown.insecure,
         "ca_certificate": shown.ca_certificate or "",
+        "provider_settings": asdict(shown.settings),
         "status": shown.status.value,
         "creation_time": harbor_time(shown.creation_time),
         "update_time": harbor_time(shown.update_time),
@@ -59,6 +62,7 @@ def local_registry_json(local: Registry | None) -> dict[str, Any]:
         "credential": {"type": "basic", "access_key": "", "access_secret": ""},
         "insecure": False,
         "ca_certificate": "",
+        "provider_settings": asdict(ProviderSettings()),
         "status": "unknown",
         "creation_time": None,
         "update_time": None,

@@ -16,7 +16,7 @@ from enum import StrEnum
 from yarl import URL
 
 from ferry.distribution.challenge import Challenge, covers, merge_scopes, parse_challenge
-from ferry.distribution.options import Credentials
+from ferry.distribution.options import Credentials, CredentialSource
 from ferry.distribution.transport import Transport, TransportFailure
 from ferry.errors import RequestContext, Unauthorized, Unavailable
 
@@ -41,9 +41,16 @@ class Token:
 class Authenticator:
     """Knows how one registry wants to be authenticated and holds its tokens."""
 
-    def __init__(self, registry: str, credentials: Credentials | None, http: Transport) -> None:
+    def __init__(
+        self,
+        registry: str,
+        credentials: Credentials | None,
+        http: Transport,
+        source: CredentialSource | None = None,
+    ) -> None:
         self.registry = registry
         self.credentials = credentials
+        self._source = source
         self.scheme = AuthScheme.UNKNOWN
         self.token_requests = 0
         self._http = http
@@ -108,7 +115,23 @@ class Authenticator:
             self._tokens.append(token)
             return token
 
+    @property
+    def challenge(self) -> Challenge | None:
+        """The registry's last Bearer challenge (realm and service say who runs it)."""
+        return self._challenge
+
     async def _request_token(self, challenge: Challenge, scopes: tuple[str, ...]) -> Token:
+        if self._source is None:
+            return await self._request_token_once(challenge, scopes)
+        self.credentials = await self._source.credentials()
+        try:
+            return await self._request_token_once(challenge, scopes)
+        except Unauthorized:
+            # a temporary password may have lapsed between two tokens: buy a new one, once
+            self.credentials = await self._source.credentials(renew=True)
+            return await self._request_token_once(challenge, scopes)
+
+    async def _request_token_once(self, challenge: Challenge, scopes: tuple[str, ...]) -> Token:
         assert challenge.realm is not None
         params: list[tuple[str, str]] = []
         if challenge.service:

@@ -7,8 +7,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from ferry.distribution.blobs import BlobReader
-from ferry.distribution.challenge import CATALOG_SCOPE, repository_scope
+from ferry.distribution.challenge import CATALOG_SCOPE, Challenge, repository_scope
 from ferry.distribution.options import RegistryOptions
+from ferry.distribution.quota import PullQuota
 from ferry.distribution.session import RegistrySession, RequestStats
 from ferry.distribution.transport import Reply
 from ferry.distribution.uploads import Mounted, UploadSession, UploadsMixin
@@ -41,6 +42,7 @@ class RegistryClient(UploadsMixin):
         self.registry = registry
         self.options = options or RegistryOptions()
         self.session = RegistrySession(registry, self.options)
+        self.quota = PullQuota(registry) if self.options.pull_quota else None
 
     async def __aenter__(self) -> RegistryClient:
         return self
@@ -88,13 +90,27 @@ class RegistryClient(UploadsMixin):
         if response.status_code >= 400:
             raise self.session.fail(response, context, "ping failed")
         scheme = self.session.auth.scheme
-        if scheme.value == "bearer" and self.options.credentials is not None:
+        signed_in = self.options.credentials is not None or self.options.credential_source is not None
+        if scheme.value == "bearer" and signed_in:
             await self.session.auth.prepare(())
         return PingResult(
             url=await self.session.base_url(),
             auth_scheme=scheme.value if scheme.value != "unknown" else "anonymous",
-            authenticated=self.options.credentials is not None,
+            authenticated=signed_in,
         )
+
+    @property
+    def challenge(self) -> Challenge | None:
+        """The Bearer challenge the registry answered with, once a request met one: its realm and
+        service tell who runs the registry (Alibaba ACR puts edition, region and instance there)."""
+        return self.session.auth.challenge
+
+    async def probe_push(self, repository: str) -> None:
+        """Whether the credentials may push into ``repository``: open an upload and cancel it at
+        once. Raises ``Denied`` or ``Unauthorized`` as the registry answers; writes nothing."""
+        upload = await self.start_upload(repository)
+        if isinstance(upload, UploadSession):
+            await self.cancel_upload(upload)
 
     async def list_repositories(self, *, page_size: int = 1000) -> AsyncIterator[str]:
         """Every repository in the catalog, following ``Link`` pagination."""
@@ -147,6 +163,8 @@ class RegistryClient(UploadsMixin):
             scopes=(repository_scope(repository, "pull"),),
             headers={"Accept": MANIFEST_ACCEPT},
         )
+        if self.quota is not None:
+            self.quota.note(response.headers)
         if response.status_code == 404:
             return None
         if response.status_code != 200:
@@ -163,14 +181,22 @@ class RegistryClient(UploadsMixin):
 
     async def get_manifest(self, repository: str, reference: str) -> Manifest:
         context = self.context(repository, reference, "get manifest")
-        response = await self.session.send(
-            "GET",
-            await self.session.url(f"/v2/{repository}/manifests/{reference}"),
-            context=context,
-            summary="manifest download failed",
-            scopes=(repository_scope(repository, "pull"),),
-            headers={"Accept": MANIFEST_ACCEPT},
-        )
+        if self.quota is not None:
+            await self.quota.before_pull()
+        answer: Reply | None = None
+        try:
+            answer = await self.session.send(
+                "GET",
+                await self.session.url(f"/v2/{repository}/manifests/{reference}"),
+                context=context,
+                summary="manifest download failed",
+                scopes=(repository_scope(repository, "pull"),),
+                headers={"Accept": MANIFEST_ACCEPT},
+            )
+        finally:
+            if self.quota is not None:
+                await self.quota.after_pull(answer.headers if answer is not None else None)
+        response = answer
         if response.status_code != 200:
             raise self.session.fail(response, context, "manifest download failed")
         where = (

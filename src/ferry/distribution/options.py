@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from ferry.distribution.observe import RequestObserver
 from ferry.errors import InvalidInput
@@ -25,6 +26,15 @@ class Credentials:
                 "credentials must be written USER:PASSWORD", hint="e.g. --src-creds admin:secret"
             )
         return cls(username, password)
+
+
+class CredentialSource(Protocol):
+    """Credentials that change over time: Alibaba ACR's temporary registry password, which an
+    AccessKey buys from the OpenAPI and which lasts about an hour."""
+
+    async def credentials(self, *, renew: bool = False) -> Credentials:
+        """The credentials to use now; ``renew`` after the registry refused the last ones."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,11 @@ class RegistryOptions:
     user_agent: str = "ferry/0.1"
     observer: RequestObserver | None = field(default=None, compare=False, repr=False)
     """Told about every exchange and retry (the service's metrics); None for nobody."""
+    credential_source: CredentialSource | None = field(default=None, compare=False, repr=False)
+    """Asked for credentials when a token is needed; wins over ``credentials``."""
+    pull_quota: bool = False
+    """Read ``RateLimit-Remaining`` on manifest downloads and slow down before the quota runs out
+    (Docker Hub counts every manifest GET as a pull; HEAD is free)."""
 
 
 def is_loopback(host: str) -> bool:

@@ -38,13 +38,15 @@ class RegistrySession:
         self.options = options
         self.stats = RequestStats()
         self.transport = Transport(
-            verify=_tls_verification(options),
+            verify=tls_verification(options),
             max_connections=options.max_connections,
             connect_timeout=options.timeouts.connect,
             idle_timeout=options.timeouts.idle,
             user_agent=options.user_agent,
         )
-        self.auth = Authenticator(registry, options.credentials, self.transport)
+        self.auth = Authenticator(
+            registry, options.credentials, self.transport, source=options.credential_source
+        )
         self._base_url: str | None = None
         self._base_lock = asyncio.Lock()
 
@@ -180,7 +182,7 @@ class RegistrySession:
         return f"https://{host}"
 
 
-def _tls_verification(options: RegistryOptions) -> ssl.SSLContext | bool:
+def tls_verification(options: RegistryOptions) -> ssl.SSLContext | bool:
     if options.insecure:
         return False
     if options.ca_pem is not None:

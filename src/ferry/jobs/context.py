@@ -4,13 +4,14 @@ blobs and mounts across repositories), with its events routed to the task they b
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ferry.distribution.client import RegistryClient
 from ferry.errors import InvalidInput
-from ferry.jobs.clients import client_for_registry, registry_host
+from ferry.jobs.clients import provider_of
 from ferry.jobs.recording import MetricsRecorder, NoMetrics
 from ferry.oci.reference import ImageReference
 from ferry.replication.domain.execution import Task
@@ -40,6 +41,8 @@ class TaskProgress:
     pending_log: list[LogEntry] = field(default_factory=list)
     references: dict[str, str] = field(default_factory=dict)
     """destination image string → task reference (tag or digest)."""
+    saving: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Held while the task's progress or end is written, so log lines are saved in order, once."""
 
     def __post_init__(self) -> None:
         self.results = dict(self.task.results)
@@ -72,21 +75,22 @@ class ExecutionContext:
     ) -> None:
         self.policy = policy
         self.trigger = trigger
-        self.source_host = registry_host(source)
-        self.destination_host = registry_host(destination)
         self._metrics = metrics or NoMetrics()
+        self.source_provider = provider_of(source, observer=self._metrics)
+        self.destination_provider = provider_of(destination, observer=self._metrics)
+        self.source_host = self.source_provider.registry_host
+        self.destination_host = self.destination_provider.registry_host
         self._clients: dict[str, RegistryClient] = {}
-        self._clients[self.source_host] = client_for_registry(source, observer=self._metrics)
+        self._clients[self.source_host] = self.source_provider.client()
         if self.destination_host in self._clients and source.credential != destination.credential:
             raise InvalidInput(
                 f"the source and destination of rule {policy.name!r} are the same host "
                 f"({self.destination_host}) with different credentials",
                 hint="use one registry endpoint for both sides, or separate hosts",
             )
-        self._clients.setdefault(
-            self.destination_host, client_for_registry(destination, observer=self._metrics)
-        )
+        self._clients.setdefault(self.destination_host, self.destination_provider.client())
         options = CopyOptions(
+            content=self.destination_provider.content_rules,
             concurrency=concurrency,
             override=policy.override,
             limit_rate=speed_to_bytes_per_second(policy.speed),
@@ -156,6 +160,17 @@ class ExecutionContext:
         elif isinstance(event, ImageDone):
             self._metrics.image_done(event.outcome)
 
+    async def prepare(self, repository: str) -> str | None:
+        """Make the destination ready for pushes into ``repository`` (an ACR namespace, a Harbor
+        project): checked once per namespace and execution, raises when pushing cannot work."""
+        return await self.destination_provider.prepare_repository(self.destination, repository)
+
+    async def delete_tag(self, repository: str, tag: str) -> bool:
+        """Delete only ``tag`` at the destination through its vendor API, when it has one."""
+        return await self.destination_provider.delete_tag(self.destination, repository, tag)
+
     async def aclose(self) -> None:
         for client in self._clients.values():
             await client.aclose()
+        await self.source_provider.aclose()
+        await self.destination_provider.aclose()

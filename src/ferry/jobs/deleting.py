@@ -23,7 +23,11 @@ async def delete_items(
         reference = progress.references[str(item.destination)]
         try:
             deletion = await delete_reference(
-                context.destination, context.policy, item.destination.repository, reference
+                context.destination,
+                context.policy,
+                item.destination.repository,
+                reference,
+                delete_tag=context.delete_tag,
             )
         except FerryError as exc:
             progress.log(f"{item.destination}: deletion failed: {exc}", level="ERROR")

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from ferry.distribution.options import RetryPolicy, Timeouts
 from ferry.errors import Denied, FerryError, NotFound, Unauthorized, Unavailable
-from ferry.jobs.clients import client_for_registry
+from ferry.jobs.clients import connect
+from ferry.providers.base import UNAUTHORIZED_HINT
 from ferry.replication.domain.registry import Registry, RegistryStatus
 from ferry.store import Store
 
@@ -45,22 +46,20 @@ class PingOutcome:
         return f"{text} ({self.hint})" if self.hint else text
 
 
-_UNAUTHORIZED_HINT = (
-    "check the Access ID and Access Secret; for Alibaba Cloud ACR use the account name and the fixed "
-    "password set under Instance > Access Credential, not the console password"
-)
-
-
 async def ping_registry(registry: Registry) -> PingOutcome:
     """Whether ``registry`` answers as a registry and accepts its credential; never raises for
     a registry's own failure."""
+    hint = UNAUTHORIZED_HINT
     try:
-        async with client_for_registry(
+        async with connect(
             registry, max_connections=2, retry=PING_RETRY, timeouts=PING_TIMEOUTS
-        ) as client:
-            await client.ping()
-    except Unauthorized:
-        return PingOutcome(False, "unauthorized", _UNAUTHORIZED_HINT)
+        ) as connection:
+            hint = connection.provider.unauthorized_hint
+            await connection.provider.check(connection.client)
+    except Unauthorized as exc:
+        if exc.message == "USER_NOT_EXIST":  # ACR: an account that never opened the registry
+            return PingOutcome(False, "unauthorized", f"USER_NOT_EXIST: {exc.hint}")
+        return PingOutcome(False, "unauthorized", hint)
     except Denied:
         return PingOutcome(False, "denied", "the account may sign in but is not allowed to use the registry")
     except NotFound as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ferry.distribution.observe import RequestObserver
-from ferry.jobs.clients import client_for_registry
+from ferry.jobs.clients import connect
 from ferry.replication.domain.events import EventAction
 from ferry.replication.domain.execution import NewTask
 from ferry.replication.domain.plan import PlannedTask, explain_empty_name_filter, plan_policy
@@ -38,11 +38,11 @@ async def plan_execution(
     if scope is not None and scope.action is EventAction.DELETE:
         deletions = plan_deletion(policy, scope, destination_type=destination.type)
         return ExecutionPlan([_new_task(task) for task in deletions], "" if deletions else _dropped(scope))
-    async with client_for_registry(source, observer=observer) as client:
+    async with connect(source, observer=observer) as connection:
         if scope is None:
-            listing = await list_source(client, policy)
+            listing = await list_source(connection.client, policy, connection.provider)
         else:
-            listing = await list_tags_of(client, policy, scope.repository, scope.tags)
+            listing = await list_tags_of(connection.client, policy, scope.repository, scope.tags)
     planned = plan_policy(policy, listing.repositories, destination_type=destination.type)
     if scope is not None:
         return ExecutionPlan([_new_task(task) for task in planned], "" if planned else _dropped(scope))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from ferry.errors import FerryError
@@ -16,7 +16,7 @@ from ferry.jobs.recording import MetricsRecorder, NoMetrics
 from ferry.jobs.retry import TaskRetryPolicy, can_cure
 from ferry.replication.domain.execution import Task
 from ferry.replication.domain.status import ItemCounts, JobStatus, Operation, task_result, task_status
-from ferry.replication.engine.copier import CopyResult
+from ferry.replication.engine.copier import CopyItem, CopyResult
 from ferry.replication.engine.progress import ImageOutcome
 from ferry.store import Store
 
@@ -64,7 +64,9 @@ class TaskRunner:
             )
             try:
                 if task.operation is Operation.COPY:
-                    results = await context.engine.copy(items)
+                    results = await self._prepare(context, progress, items)
+                    if not results:
+                        results = await context.engine.copy(items)
                 else:
                     results = await delete_items(context, progress, items)
             except asyncio.CancelledError:
@@ -75,6 +77,22 @@ class TaskRunner:
             context.forget(progress)
             self._progress.pop(task.id, None)
 
+    async def _prepare(
+        self, context: ExecutionContext, progress: TaskProgress, items: list[CopyItem]
+    ) -> list[CopyResult]:
+        """Ready the destination before the first push; when it cannot be, every item fails with
+        the reason (``namespace not found: …``) and nothing is pushed."""
+        if not items:
+            return []
+        try:
+            note = await context.prepare(progress.task.destination_repository)
+        except FerryError as exc:
+            progress.log(f"the destination is not ready: {exc}", level="ERROR")
+            return [CopyResult(item, ImageOutcome.FAILED, message=str(exc), error=exc) for item in items]
+        if note:
+            progress.log(note)
+        return []
+
     async def fail_to_start(self, task: Task, error: FerryError) -> None:
         progress = TaskProgress(task, self._clock)
         progress.log(f"cannot start: {error}", level="ERROR")
@@ -84,13 +102,16 @@ class TaskRunner:
         progress = self._progress.get(task_id)
         if progress is None:
             return
-        await self._tasks.record_progress(
-            task_id,
-            self._owner,
-            results=dict(progress.results),
-            bytes_copied=progress.bytes_copied,
-            log=progress.drain_log(),
-        )
+        # the lock keeps the task's end from overtaking this save: lines drained here and then
+        # refused because the task ended meanwhile would be lost from its log
+        async with progress.saving:
+            await self._tasks.record_progress(
+                task_id,
+                self._owner,
+                results=dict(progress.results),
+                bytes_copied=progress.bytes_copied,
+                log=progress.drain_log(),
+            )
 
     async def _conclude(
         self, progress: TaskProgress, results: list[CopyResult], retry: TaskRetryPolicy
@@ -119,16 +140,8 @@ class TaskRunner:
             text = f"attempt {task.attempts} failed for {len(failed)} item(s): {first}"
             progress.log(f"{text}; retrying in {delay:.0f} s", level="WARNING")
             now = self._clock()
-            await self._tasks.retry_later(
-                task.id,
-                self._owner,
-                not_before=now + timedelta(seconds=delay),
-                now=now,
-                results=dict(progress.results),
-                bytes_copied=progress.bytes_copied,
-                status_text=text,
-                log=progress.drain_log(),
-            )
+            async with progress.saving:
+                await self._retry_later(progress, delay, text, now)
             return
         why = "no attempts left" if curable else "a retry cannot fix this"
         progress.log(f"{len(failed)} item(s) failed ({why}): {first}", level="ERROR")
@@ -139,25 +152,39 @@ class TaskRunner:
             return  # another process owns the task now; it must not be touched
         if reason == EndReason.SHUTDOWN:
             progress.log("this ferry process is shutting down; the task will run again", level="WARNING")
-            await self._tasks.release(
-                progress.task.id, self._owner, now=self._clock(), log=progress.drain_log()
-            )
+            async with progress.saving:
+                await self._tasks.release(
+                    progress.task.id, self._owner, now=self._clock(), log=progress.drain_log()
+                )
             return
         progress.log("stopped on request; unfinished uploads were cancelled", level="WARNING")
         await self._finish(progress, JobStatus.STOPPED, "stopped on request")
 
-    async def _finish(self, progress: TaskProgress, status: JobStatus, text: str) -> None:
-        now = self._clock()
-        finished = await self._tasks.finish(
+    async def _retry_later(self, progress: TaskProgress, delay: float, text: str, now: datetime) -> None:
+        await self._tasks.retry_later(
             progress.task.id,
             self._owner,
-            status,
+            not_before=now + timedelta(seconds=delay),
             now=now,
             results=dict(progress.results),
             bytes_copied=progress.bytes_copied,
             status_text=text,
             log=progress.drain_log(),
         )
+
+    async def _finish(self, progress: TaskProgress, status: JobStatus, text: str) -> None:
+        now = self._clock()
+        async with progress.saving:
+            finished = await self._tasks.finish(
+                progress.task.id,
+                self._owner,
+                status,
+                now=now,
+                results=dict(progress.results),
+                bytes_copied=progress.bytes_copied,
+                status_text=text,
+                log=progress.drain_log(),
+            )
         if finished:
             started = progress.task.start_time or now
             self._metrics.task_ended(task_status(status), max(0.0, (now - started).total_seconds()))

@@ -26,7 +26,7 @@ from ferry.distribution.client import RegistryClient
 from ferry.distribution.observe import RequestObserver
 from ferry.distribution.options import RetryPolicy
 from ferry.errors import FerryError
-from ferry.jobs.clients import client_for_registry
+from ferry.jobs.clients import connect
 from ferry.jobs.context import Clock, utc_now
 from ferry.jobs.service import ReplicationService
 from ferry.replication.domain.execution import Execution
@@ -145,8 +145,9 @@ class Watcher:
 
     async def _run_round(self, policy: Policy, claim: RoundClaim) -> WatchRound:
         source = await self._service.dispatcher.registry(policy.src_registry_id)
-        async with client_for_registry(source, retry=self._retry, observer=self._observer) as client:
-            listing = await list_source(client, policy)
+        async with connect(source, retry=self._retry, observer=self._observer) as connection:
+            client = connection.client
+            listing = await list_source(client, policy, connection.provider)
             scopes: list[ExecutionScope | None]
             if claim.full:
                 current = current_tags(listing.repositories)

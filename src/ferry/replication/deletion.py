@@ -20,7 +20,7 @@ destination is nothing to do.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from ferry.distribution.client import ManifestInfo, RegistryClient
@@ -43,11 +43,20 @@ class Deletion:
     message: str
 
 
+TagDeleter = Callable[[str, str], Awaitable[bool]]
+"""Deletes one tag through a vendor API (Alibaba ACR's OpenAPI); False when it cannot."""
+
+
 async def delete_reference(
-    client: RegistryClient, policy: Policy, repository: str, reference: str
+    client: RegistryClient,
+    policy: Policy,
+    repository: str,
+    reference: str,
+    *,
+    delete_tag: TagDeleter | None = None,
 ) -> Deletion:
     """Delete ``reference`` (a digest or a tag) from ``repository`` at the destination, as the
-    module's rules allow."""
+    module's rules allow. ``delete_tag`` removes single tags where the registry API cannot."""
     where = f"{repository}@{reference}" if _is_digest(reference) else f"{repository}:{reference}"
     info = await client.head_manifest(repository, reference)
     if info is None:
@@ -63,11 +72,19 @@ async def delete_reference(
             return Deletion(ImageOutcome.UP_TO_DATE, f"kept {where}: {outside}")
         if parents:
             return Deletion(ImageOutcome.UP_TO_DATE, f"kept {where}: {_in_index(parents)}")
+        if tags and delete_tag is not None and all([await delete_tag(repository, tag) for tag in tags]):
+            return Deletion(
+                ImageOutcome.DELETED,
+                f"deleted the tags {', '.join(tags)} of {where} through the registry's API "
+                "(the untagged manifest stays until the registry's own cleanup)",
+            )
         return await _delete_digest(client, repository, digest, f"deleted {where}" + _tagged(tags))
     if filter_artifact(policy, SourceArtifact(digest, (reference,), labels)) is None:
         return Deletion(
             ImageOutcome.UP_TO_DATE, f"kept {where}: its tag or labels are outside the rule's filters"
         )
+    if delete_tag is not None and await delete_tag(repository, reference):
+        return Deletion(ImageOutcome.DELETED, f"deleted tag {where} through the registry's API")
     others = [tag for tag in tags if tag != reference]
     if not others and not parents:
         text = f"deleted {where}: it was the only tag of {digest.short}, so the manifest was deleted"

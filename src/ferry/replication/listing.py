@@ -17,11 +17,13 @@ from ferry.errors import IntegrityError, NotFound
 from ferry.oci.descriptor import Descriptor
 from ferry.oci.digest import Digest
 from ferry.oci.manifest import Manifest
+from ferry.providers import ListedArtifact, RegistryProvider
 from ferry.replication.domain.labels import ArtifactLabels
 from ferry.replication.domain.plan import (
     SourceArtifact,
     SourceRepository,
     may_keep_tag,
+    name_filter_namespaces,
     needs_labels,
     selects_repository,
 )
@@ -40,11 +42,20 @@ class SourceListing:
     """Every repository the source has, for explaining a name filter that matches none."""
 
 
-async def list_source(source: RegistryClient, policy: Policy) -> SourceListing:
-    names = sorted({name async for name in source.list_repositories()})
+async def list_source(
+    source: RegistryClient, policy: Policy, provider: RegistryProvider | None = None
+) -> SourceListing:
+    """``provider`` lists where the catalog cannot (Docker Hub, ACR) or says too little (Harbor's
+    untagged artifacts and labels); without one, the catalog and tag lists are read."""
+    if provider is None:
+        names = sorted({name async for name in source.list_repositories()})
+    else:
+        names = await provider.list_repositories(source, name_filter_namespaces(policy))
     selected = [name for name in names if selects_repository(policy, name)]
     repositories = await bounded_map(
-        lambda name: _list_repository(source, policy, name), selected, limit=LISTING_CONCURRENCY
+        lambda name: _list_repository(source, policy, name, provider=provider),
+        selected,
+        limit=LISTING_CONCURRENCY,
     )
     return SourceListing([repository for repository in repositories if repository.artifacts], names)
 
@@ -61,8 +72,17 @@ async def list_tags_of(
 
 
 async def _list_repository(
-    source: RegistryClient, policy: Policy, name: str, *, only: Sequence[str] | None = None
+    source: RegistryClient,
+    policy: Policy,
+    name: str,
+    *,
+    only: Sequence[str] | None = None,
+    provider: RegistryProvider | None = None,
 ) -> SourceRepository:
+    if only is None and provider is not None:
+        listed = await provider.list_artifacts(source, name)
+        if listed is not None:
+            return await _from_provider(source, policy, name, listed)
     candidates = await source.list_tags(name) if only is None else only
     tags = [tag for tag in sorted(set(candidates)) if may_keep_tag(policy, tag)]
     infos = await bounded_map(lambda tag: source.head_manifest(name, tag), tags, limit=LISTING_CONCURRENCY)
@@ -82,6 +102,39 @@ async def _list_repository(
         tuple(
             SourceArtifact(digest, tuple(by_digest[digest]), artifact_labels)
             for digest, artifact_labels in zip(digests, labels, strict=True)
+        ),
+    )
+
+
+async def _from_provider(
+    source: RegistryClient, policy: Policy, name: str, listed: Sequence[ListedArtifact]
+) -> SourceRepository:
+    """A repository as the provider's API lists it: untagged artifacts included, a tagged one
+    only while some of its tags pass the tag filters, labels from the API (and from the image
+    when the policy filters by labels)."""
+    kept = []
+    for artifact in listed:
+        tags = tuple(tag for tag in artifact.tags if may_keep_tag(policy, tag))
+        if artifact.tags and not tags:
+            continue
+        kept.append((artifact, tags))
+    if needs_labels(policy):
+        read = await bounded_map(
+            lambda item: read_labels(source, name, item[0].digest), kept, limit=LISTING_CONCURRENCY
+        )
+    else:
+        read = [ArtifactLabels()] * len(kept)
+    return SourceRepository(
+        name,
+        tuple(
+            SourceArtifact(
+                artifact.digest,
+                tags,
+                ArtifactLabels(
+                    harbor=frozenset(artifact.labels), config=labels.config, annotations=labels.annotations
+                ),
+            )
+            for (artifact, tags), labels in zip(kept, read, strict=True)
         ),
     )
 

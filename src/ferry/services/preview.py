@@ -18,7 +18,7 @@ from enum import StrEnum
 from ferry.distribution.client import RegistryClient
 from ferry.distribution.options import RetryPolicy, Timeouts
 from ferry.errors import FerryError
-from ferry.jobs.clients import client_for_registry, registry_host
+from ferry.jobs.clients import connect, registry_host
 from ferry.oci.digest import Digest
 from ferry.replication.domain.execution import NewTask
 from ferry.replication.domain.policy import Policy
@@ -102,9 +102,10 @@ async def preview_policy(
         for reference in artifact.references
     ]
     checked = lookups[:check_limit]
-    async with client_for_registry(
+    async with connect(
         destination, max_connections=CHECK_CONCURRENCY, retry=_RETRY, timeouts=_TIMEOUTS
-    ) as client:
+    ) as connection:
+        client = connection.client
         outcomes = await bounded_map(
             lambda lookup: _check(client, lookup, override=policy.override), checked, limit=CHECK_CONCURRENCY
         )

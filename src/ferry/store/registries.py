@@ -12,6 +12,7 @@ from ferry.replication.domain.registry import (
     LOCAL_REGISTRY_ID,
     Credential,
     CredentialType,
+    ProviderSettings,
     Registry,
     RegistryStatus,
     RegistryType,
@@ -115,6 +116,7 @@ class RegistryStore:
         row.ca_certificate = registry.ca_certificate
         row.description = registry.description
         row.status = registry.status.value
+        row.provider_settings = registry.settings.to_dict() or None
         row.creation_time = registry.creation_time
         row.update_time = registry.update_time
 
@@ -133,6 +135,7 @@ class RegistryStore:
             ca_certificate=row.ca_certificate,
             description=row.description,
             status=RegistryStatus(row.status),
+            settings=ProviderSettings.from_dict(row.provider_settings),
             creation_time=row.creation_time,
             update_time=row.update_time,
         )

@@ -75,6 +75,7 @@ class RegistryRow(Base):
     ca_certificate: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16))
+    provider_settings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     creation_time: Mapped[datetime]
     update_time: Mapped[datetime]
 

@@ -10,7 +10,7 @@ from functools import cache
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from ferry.replication.providers import provider_name
+from ferry.providers.catalogue import provider_name
 from ferry.web.i18n import Language, Translator, translations, utc_text
 from ferry.web.visit import CSRF_FIELD, Visit
 

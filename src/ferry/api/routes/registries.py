@@ -14,8 +14,8 @@ from ferry.api.responses import RegistryInfo, created, done, error_responses, li
 from ferry.api.schemas import IdPath, RegistryBody, RegistryPingBody, RegistryUpdateBody
 from ferry.api.views import registry_json
 from ferry.jobs.health import PingOutcome
+from ferry.providers.catalogue import registry_info
 from ferry.replication.domain.registry import LOCAL_REGISTRY_ID, Registry
-from ferry.replication.providers import registry_info
 from ferry.services import registries as endpoints
 
 router = APIRouter(tags=["registry"])

@@ -23,8 +23,8 @@ from ferry.api.views import harbor_time
 from ferry.auth.authenticator import ADMIN, Principal
 from ferry.auth.passwords import new_token, token_digest
 from ferry.errors import FerryError
+from ferry.providers.catalogue import adapter_infos, adapter_types
 from ferry.replication.domain.fields import check_name
-from ferry.replication.providers import adapter_infos, adapter_types
 
 router = APIRouter()
 

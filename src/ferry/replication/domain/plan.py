@@ -165,6 +165,27 @@ def needs_labels(policy: Policy) -> bool:
     return bool(policy.filters_of(FilterType.LABEL))
 
 
+_GLOB_CHARACTERS = frozenset("*?[]{}\\")
+
+
+def name_filter_namespaces(policy: Policy) -> list[str]:
+    """The namespaces (first path components) the name filters confine the source to, when every
+    pattern names its namespace literally: ``library/**, myorg/app-*`` → library, myorg. Empty when
+    any pattern leaves it open (``**/web``) or there is no name filter. Registries without a
+    catalog (Docker Hub, ACR) are listed per namespace."""
+    filters = [item for item in policy.filters_of(FilterType.NAME) if not _is_empty(item)]
+    if not filters or any(item.decoration is Decoration.EXCLUDES for item in filters):
+        return []
+    found: set[str] = set()
+    for item in filters:
+        for pattern in split_pattern_list(str(item.value)):
+            head, separator, _ = pattern.partition("/")
+            if not separator or _GLOB_CHARACTERS & set(head):
+                return []
+            found.add(head)
+    return sorted(found)
+
+
 def _name_globs(policy: Policy) -> list[Glob]:
     """The policy's name filters, compiled; an empty pattern is no filter."""
     return [_compiled(item) for item in policy.filters_of(FilterType.NAME) if not _is_empty(item)]

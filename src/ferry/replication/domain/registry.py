@@ -17,33 +17,31 @@ from datetime import datetime
 from enum import StrEnum
 from urllib.parse import urlsplit
 
+from ferry.providers.kinds import PathDepth, RegistryType, path_depth
+from ferry.providers.settings import ProviderSettings
 from ferry.replication.domain.fields import InvalidField, check_name, enum_member, utc_time
+
+__all__ = [
+    "LOCAL_REGISTRY_ID",
+    "LOCAL_REGISTRY_NAME",
+    "Credential",
+    "CredentialType",
+    "PathDepth",
+    "ProviderSettings",
+    "Registry",
+    "RegistryStatus",
+    "RegistryType",
+    "local_registry",
+    "normalize_url",
+    "path_depth",
+    "validate_registry",
+]
 
 LOCAL_REGISTRY_ID = 0
 LOCAL_REGISTRY_NAME = "Local"
 NAME_LIMIT = 64
 SECRET_MASK = "*****"
 """What Harbor's GET responses show instead of a non-empty ``access_secret``."""
-
-
-class RegistryType(StrEnum):
-    """Harbor's provider ("adapter") type strings, spelled exactly as its API spells them."""
-
-    HARBOR = "harbor"
-    DOCKER_HUB = "docker-hub"
-    DOCKER_REGISTRY = "docker-registry"
-    HUAWEI_SWR = "huawei-SWR"
-    GOOGLE_GCR = "google-gcr"
-    AWS_ECR = "aws-ecr"
-    AZURE_ACR = "azure-acr"
-    ALI_ACR = "ali-acr"
-    JFROG_ARTIFACTORY = "jfrog-artifactory"
-    QUAY = "quay"
-    GITLAB = "gitlab"
-    DTR = "dtr"
-    TENCENT_TCR = "tencent-tcr"
-    GITHUB_GHCR = "github-ghcr"
-    VOLCENGINE_CR = "volcengine-cr"
 
 
 class CredentialType(StrEnum):
@@ -71,26 +69,6 @@ class Credential:
         return replace(self, access_secret=SECRET_MASK if self.access_secret else "")
 
 
-@dataclass(frozen=True)
-class PathDepth:
-    """How many path components a registry kind accepts in a repository name."""
-
-    exact: int | None = None
-    minimum: int | None = None
-
-
-_PATH_DEPTHS = {
-    RegistryType.DOCKER_HUB: PathDepth(exact=2),
-    RegistryType.ALI_ACR: PathDepth(exact=2),
-    RegistryType.HARBOR: PathDepth(minimum=2),
-}
-
-
-def path_depth(registry_type: RegistryType) -> PathDepth | None:
-    """Docker Hub and Alibaba ACR take exactly ``namespace/repo``; Harbor needs ``project/...``."""
-    return _PATH_DEPTHS.get(registry_type)
-
-
 @dataclass(frozen=True, kw_only=True)
 class Registry:
     id: int
@@ -102,6 +80,7 @@ class Registry:
     ca_certificate: str | None = None
     description: str = ""
     status: RegistryStatus = RegistryStatus.UNKNOWN
+    settings: ProviderSettings = field(default_factory=ProviderSettings)
     creation_time: datetime
     update_time: datetime
 
@@ -134,6 +113,7 @@ def validate_registry(registry: Registry) -> Registry:
         ca_certificate=check_ca_certificate(registry.ca_certificate),
         description=registry.description.strip(),
         status=enum_member("status", RegistryStatus, registry.status),
+        settings=check_settings(registry.settings),
         creation_time=utc_time("creation_time", registry.creation_time),
         update_time=utc_time("update_time", registry.update_time),
     )
@@ -250,6 +230,42 @@ def check_ca_certificate(text: str | None) -> str | None:
                 "ca_certificate", f"certificate {index} is not valid base64 DER", hint=_PEM_HINT
             )
     return pem + "\n"
+
+
+SETTINGS_FIELD = "provider_settings"
+_REGION = re.compile(r"^[a-z]{2}(?:-[a-z0-9]+)+$")
+_INSTANCE = re.compile(r"^cri-[a-z0-9]{6,32}$")
+
+
+def check_settings(settings: ProviderSettings) -> ProviderSettings:
+    """Provider settings with a normalised OpenAPI URL, or ``InvalidField`` naming the bad one."""
+    endpoint = settings.openapi_endpoint
+    if endpoint is not None and endpoint.strip():
+        try:
+            endpoint = normalize_url(endpoint)
+        except InvalidField as exc:
+            raise InvalidField(
+                f"{SETTINGS_FIELD}.openapi_endpoint",
+                exc.message.removeprefix("url: "),
+                hint="write the OpenAPI base URL, e.g. https://cr.cn-hangzhou.aliyuncs.com",
+            ) from None
+    region = (settings.region or "").strip() or None
+    if region is not None and not _REGION.match(region):
+        raise InvalidField(
+            f"{SETTINGS_FIELD}.region",
+            f"{region!r} is not a region id",
+            hint="e.g. cn-hangzhou or ap-southeast-1",
+        )
+    instance = (settings.instance_id or "").strip() or None
+    if instance is not None and not _INSTANCE.match(instance):
+        raise InvalidField(
+            f"{SETTINGS_FIELD}.instance_id",
+            f"{instance!r} is not an ACR instance id",
+            hint="copy it from the ACR console's instance list: cri- followed by letters and digits",
+        )
+    return replace(
+        settings, openapi_endpoint=(endpoint or "").strip() or None, region=region, instance_id=instance
+    )
 
 
 def _check_credential(credential: Credential | None) -> Credential | None:

@@ -14,8 +14,10 @@ from ferry.oci.descriptor import Descriptor
 from ferry.oci.digest import Digest
 from ferry.oci.manifest import Manifest
 from ferry.oci.reference import ImageReference
+from ferry.providers.content import NO_RULES, ContentRules
 from ferry.replication.domain.status import already_exists_message
 from ferry.replication.engine.blobs import BlobMover, BlobRoute, ChunkPolicy
+from ferry.replication.engine.content import shape_for_destination
 from ferry.replication.engine.progress import (
     ImageDone,
     ImageOutcome,
@@ -59,6 +61,8 @@ class CopyOptions:
     chunks: ChunkPolicy = field(default_factory=ChunkPolicy)
     blob_attempts: int = 3
     dry_run: bool = False
+    content: ContentRules = NO_RULES
+    """What the destination accepts (Alibaba ACR: no empty-config manifests)."""
 
 
 class CopyEngine:
@@ -118,6 +122,19 @@ class CopyEngine:
         if current is not None and current.digest == digest:
             self._log(item, f"up to date: destination already has {digest}")
             return ImageOutcome.UP_TO_DATE, digest, "already up to date"
+        shaped: Manifest | None = None
+        if self._options.content.active:
+            # the destination may hold the reshaped image (attestations dropped): compare with that
+            shaped = await shape_for_destination(
+                source, src.repository, digest, self._options.content, log=self._logger(item)
+            )
+            if shaped.digest != digest:
+                digest = shaped.digest
+                if dst.tag is None:  # an untagged artifact lands under its new digest
+                    current = await destination.head_manifest(dst.repository, str(digest))
+                if current is not None and current.digest == digest:
+                    self._log(item, f"up to date: destination already has {digest}")
+                    return ImageOutcome.UP_TO_DATE, digest, "already up to date"
         if current is not None and not self._options.override and dst.digest is None:
             message = (
                 f"{already_exists_message(str(dst))}: it points at {current.digest.short}, "
@@ -128,7 +145,7 @@ class CopyEngine:
         if self._options.dry_run:
             verb = "replace" if current is not None else "copy"
             return ImageOutcome.COPIED, digest, f"would {verb} ({digest.short})"
-        manifest = await self._ensure_manifest(item, digest)
+        manifest = await self._ensure_manifest(item, digest, shaped)
         if dst.tag is not None:
             await destination.put_manifest(dst.repository, dst.tag, manifest)
             self._log(item, f"tagged {dst.repository}:{dst.tag} → {digest}")
@@ -148,9 +165,12 @@ class CopyEngine:
             )
         return info.digest
 
-    async def _ensure_manifest(self, item: CopyItem, digest: Digest) -> Manifest:
+    async def _ensure_manifest(
+        self, item: CopyItem, digest: Digest, shaped: Manifest | None = None
+    ) -> Manifest:
         """Copy the manifest ``digest`` (and everything it needs) into the destination repository once;
-        further tags of the same digest reuse the result."""
+        further tags of the same digest reuse the result. ``shaped`` is the manifest to push when
+        it is not the source's own (an index without its attestations)."""
         key = (item.destination.registry, item.destination.repository, digest)
         pending = self._manifests.get(key)
         if pending is not None:
@@ -159,7 +179,7 @@ class CopyEngine:
         self._manifests[key] = future
         try:
             source = self._client_for(item.source.registry)
-            manifest = await source.get_manifest(item.source.repository, str(digest))
+            manifest = shaped or await source.get_manifest(item.source.repository, str(digest))
             await self._push_content(item, manifest)
             if item.destination.tag is None:
                 await self._put_by_digest(item, manifest)

@@ -14,8 +14,8 @@ from starlette.datastructures import FormData
 
 from ferry.errors import InvalidInput, PreconditionFailed, RecordConflict
 from ferry.jobs.health import PingOutcome
+from ferry.providers.catalogue import endpoint_choices, endpoint_is_fixed, provider_name
 from ferry.replication.domain.registry import Registry, RegistryType
-from ferry.replication.providers import endpoint_choices, endpoint_is_fixed, provider_name
 from ferry.services import registries as endpoints
 from ferry.web.forms import FormErrors, RegistryForm, form_errors, text
 from ferry.web.sessions import FlashKind

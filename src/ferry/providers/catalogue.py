@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ferry.replication.domain.registry import RegistryType
+from ferry.providers.kinds import RegistryType
 
 _ACR_REGIONS = (
     "cn-hangzhou",

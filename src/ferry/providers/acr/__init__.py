@@ -1,0 +1,1 @@
+"""Alibaba Cloud Container Registry (ACR), personal and enterprise editions."""
