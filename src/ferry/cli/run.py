@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import click
 
@@ -16,6 +16,7 @@ from ferry.cli.endpoints import ClientPool, EndpointFlags, registry_options
 from ferry.cli.summary import Totals, summary_json
 from ferry.cli.units import parse_size
 from ferry.errors import FerryError, InvalidInput, RegistryError, describe_context
+from ferry.providers import content_rules_for_host
 from ferry.replication.engine.blobs import ChunkPolicy, MiB
 from ferry.replication.engine.copier import CopyEngine, CopyItem, CopyOptions, CopyResult
 from ferry.replication.engine.progress import ImageOutcome, ProgressSink
@@ -125,6 +126,8 @@ async def _copy(
     job: Job, src_flags: EndpointFlags, dst_flags: EndpointFlags, options: CopyOptions, emit: ProgressSink
 ) -> list[CopyResult]:
     connections = options.concurrency * 2 + 16
+    if not options.content.active:
+        options = replace(options, content=content_rules_for_host(job.destination_registry))
     pool = ClientPool()
     try:
         for registry, flags in ((job.source_registry, src_flags), (job.destination_registry, dst_flags)):

@@ -174,7 +174,7 @@ def name_filter_namespaces(policy: Policy) -> list[str]:
     any pattern leaves it open (``**/web``) or there is no name filter. Registries without a
     catalog (Docker Hub, ACR) are listed per namespace."""
     filters = [item for item in policy.filters_of(FilterType.NAME) if not _is_empty(item)]
-    if not filters or any(item.decoration is Decoration.EXCLUDES for item in filters):
+    if not filters:
         return []
     found: set[str] = set()
     for item in filters:
