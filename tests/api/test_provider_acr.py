@@ -6,12 +6,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from ferry.distribution.options import Credentials
+from ferry.providers import Endpoint, provider_for
+from ferry.providers.kinds import RegistryType
+from ferry.providers.settings import ProviderSettings
+from ferry.replication.deletion import delete_reference
+from ferry.replication.domain.policy import Policy, Trigger, validate_policy
+from ferry.replication.domain.status import TriggerType
+from ferry.replication.engine.progress import ImageOutcome
 from tests.api.conftest import (
     API,
     create_policy,
@@ -24,8 +33,8 @@ from tests.api.conftest import (
 )
 from tests.support.acr_emulator import EMPTY_CONFIG, AcrEmulator
 from tests.support.blobs import BlobSpec
-from tests.support.client import get_manifest
-from tests.support.images import build_image, build_index, push_index
+from tests.support.client import get_manifest, list_tags, manifest_digest
+from tests.support.images import build_image, build_index, push_image, push_index
 from tests.support.registry import RegistryServer
 from tests.support.skopeo import inspect_raw_digest
 
@@ -283,3 +292,45 @@ async def test_acr_as_a_source_without_an_access_key_says_why_it_cannot_be_liste
     assert execution["status"] == "Failed"
     assert "no /v2/_catalog" in execution["status_text"]
     assert "AccessKey" in execution["status_text"]
+
+
+async def test_a_replicated_tag_deletion_removes_only_that_tag_through_the_openapi(acr: AcrEmulator) -> None:
+    acr.add_namespace("lgy-images", ACCOUNT)
+    image = build_image([BlobSpec(700, seed=41)])
+    for tag in ("v1", "latest"):
+        digest = push_image(acr.registry, "lgy-images/web", tag, image)
+    now = datetime.now(UTC)
+    policy = validate_policy(
+        Policy(
+            id=1,
+            name="on-events",
+            src_registry_id=0,
+            dest_registry_id=1,
+            dest_namespace="lgy-images",
+            trigger=Trigger(TriggerType.EVENT_BASED),
+            deletion=True,
+            creation_time=now,
+            update_time=now,
+        )
+    )
+    settings = ProviderSettings(openapi_endpoint=acr.openapi_url)
+    provider = provider_for(
+        Endpoint(RegistryType.ALI_ACR, acr.url, Credentials(KEY_ID, KEY_SECRET), settings=settings)
+    )
+    try:
+        async with provider.client() as client:
+            deletion = await delete_reference(
+                client,
+                policy,
+                "lgy-images/web",
+                "v1",
+                delete_tag=lambda repository, tag: provider.delete_tag(client, repository, tag),
+            )
+    finally:
+        await provider.aclose()
+
+    assert deletion.outcome is ImageOutcome.DELETED
+    assert deletion.message == "deleted tag lgy-images/web:v1 through the registry's API"
+    assert list_tags(acr.registry, "lgy-images/web") == ["latest"]
+    assert manifest_digest(acr.registry, "lgy-images/web", "latest") == digest
+    assert "DeleteRepoTag" in {action for action, _, _ in acr.openapi_calls}
