@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import io
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 from ferry.auth.passwords import hash_password, new_token, token_digest
-from ferry.replication.domain.registry import Registry, RegistryStatus
+from ferry.replication.domain.registry import ProviderSettings, Registry, RegistryStatus
 from ferry.replication.domain.status import TriggerType
 from ferry.web.i18n import LOCALE_DIR
 from tests.api.conftest import ADMIN_PASSWORD, API, CLIENT_ADDRESS
@@ -388,6 +389,165 @@ async def test_the_new_endpoint_form_offers_acr_regional_endpoints_and_the_perso
     for field in ("type", "name", "url", "access_key", "access_secret", "verify_cert", "ca_certificate"):
         assert f'<label for="{field}">' in form.text
     assert re.search(r'id="verify_cert"[^>]*checked', form.text)
+
+
+def selected(response: httpx.Response, field: str) -> str:
+    """The value of the option selected in the select ``field``."""
+    select = re.search(rf'<select id="{field}"[^>]*>(.*?)</select>', response.text, re.DOTALL)
+    assert select, f"no select {field}"
+    found = re.search(r'<option value="([^"]*)" selected', select.group(1))
+    assert found, f"nothing selected in {field}"
+    return found.group(1)
+
+
+ACR_SETTINGS = {
+    "openapi_endpoint": "https://cr-vpc.cn-shanghai.aliyuncs.com",
+    "region": "cn-shanghai",
+    "instance_id": "cri-abc123def456",
+    "create_namespace": "true",
+    "drop_attestations": "false",
+}
+
+
+async def test_the_new_endpoint_form_offers_every_providers_settings_without_a_script(
+    visitor: Visitor,
+) -> None:
+    form = await visitor.get("/ui/registries/new")
+    assert re.search(
+        r"<fieldset[^>]*data-provider-settings[^>]*>\s*<legend>Provider settings</legend>", form.text
+    )
+    sections = re.findall(r'data-provider-section="([^"]+)"([^>]*)>', form.text)
+    assert sections == [("ali-acr", ""), ("harbor", "")]  # not hidden: the script hides the others
+    for field in (
+        "openapi_endpoint",
+        "region",
+        "instance_id",
+        "create_namespace",
+        "drop_attestations",
+        "create_project",
+    ):
+        assert f'<label for="{field}">' in form.text
+    assert [selected(form, name) for name in ("create_namespace", "drop_attestations", "create_project")] == [
+        "",
+        "",
+        "",
+    ]
+    text = page_text(form)
+    assert "Create missing namespaces Provider default (off) Yes No" in text
+    assert "Drop attestation manifests Provider default (on) Yes No" in text
+    assert "Create missing projects Provider default (on) Yes No" in text
+
+
+async def test_acr_provider_settings_are_saved_shown_on_edit_and_changed(
+    web: WebFerry, visitor: Visitor, registry: RegistryServer
+) -> None:
+    typed_for_harbor = {"create_project": "false"}  # another provider's field, sent hidden: ignored
+    stored = await saved_endpoint(
+        web, visitor, "acr", registry.url, type="ali-acr", **ACR_SETTINGS, **typed_for_harbor
+    )
+    assert stored.settings == ProviderSettings(
+        openapi_endpoint="https://cr-vpc.cn-shanghai.aliyuncs.com",
+        region="cn-shanghai",
+        instance_id="cri-abc123def456",
+        create_namespace=True,
+        drop_attestations=False,
+    )
+
+    edit = await visitor.get(f"/ui/registries/{stored.id}/edit")
+    for field in ("openapi_endpoint", "region", "instance_id"):
+        assert re.search(
+            rf'<input id="{field}" name="{field}" type="\w+" value="{ACR_SETTINGS[field]}"', edit.text
+        )
+    assert (selected(edit, "create_namespace"), selected(edit, "drop_attestations")) == ("true", "false")
+    assert 'data-provider-section="harbor"' not in edit.text  # the provider is fixed
+
+    changed = {**ACR_SETTINGS, "openapi_endpoint": "", "instance_id": "", "create_namespace": ""}
+    saved = await visitor.post(
+        f"/ui/registries/{stored.id}/edit", {"name": "acr", "url": registry.url, "action": "save", **changed}
+    )
+    assert saved.status_code == 303, page_text(saved)
+    updated = await web.store.registries.get(stored.id)
+    assert updated.settings == ProviderSettings(region="cn-shanghai", drop_attestations=False)
+    api = await visitor.client.get(f"{API}/registries/{stored.id}", auth=("admin", ADMIN_PASSWORD))
+    assert api.json()["provider_settings"] == {
+        "openapi_endpoint": None,
+        "region": "cn-shanghai",
+        "instance_id": None,
+        "create_namespace": None,
+        "drop_attestations": False,
+    }
+
+
+async def test_harbor_offers_create_missing_projects_and_keeps_settings_set_elsewhere(
+    web: WebFerry, visitor: Visitor, registry: RegistryServer
+) -> None:
+    stored = await saved_endpoint(
+        web, visitor, "harbor-b", registry.url, type="harbor", create_project="false", **ACR_SETTINGS
+    )
+    assert stored.settings == ProviderSettings(create_namespace=False)  # ACR's fields are not Harbor's
+    await web.store.registries.update(
+        replace(stored, settings=replace(stored.settings, drop_attestations=True))
+    )
+
+    edit = await visitor.get(f"/ui/registries/{stored.id}/edit")
+    assert selected(edit, "create_project") == "false"
+    assert 'data-provider-section="ali-acr"' not in edit.text
+    assert "Set through the API or a rule file, and kept as they are: drop_attestations=true" in page_text(
+        edit
+    )
+    saved = await visitor.post(
+        f"/ui/registries/{stored.id}/edit",
+        {"name": "harbor-b", "url": registry.url, "create_project": "", "action": "save"},
+    )
+    assert saved.status_code == 303, page_text(saved)
+    updated = await web.store.registries.get(stored.id)
+    assert updated.settings == ProviderSettings(drop_attestations=True)
+
+
+async def test_a_docker_registry_has_no_provider_settings_to_edit(
+    web: WebFerry, visitor: Visitor, registry: RegistryServer
+) -> None:
+    stored = await saved_endpoint(web, visitor, "plain", registry.url, **ACR_SETTINGS)
+    assert stored.settings == ProviderSettings()
+    edit = await visitor.get(f"/ui/registries/{stored.id}/edit")
+    assert "data-provider-settings" not in edit.text
+
+
+async def test_an_invalid_provider_setting_is_shown_next_to_its_field_and_nothing_is_saved(
+    web: WebFerry, visitor: Visitor, registry: RegistryServer
+) -> None:
+    region = await new_endpoint(visitor, "acr", registry.url, type="ali-acr", region="Hangzhou")
+    assert region.status_code == 400
+    assert "provider_settings.region: 'Hangzhou' is not a region id" in field_error(region, "region")
+    assert re.search(r'<input id="region"[^>]*aria-describedby="region-hint region-error"', region.text)
+    assert re.search(r'<input id="region"[^>]*aria-invalid="true"', region.text)
+    assert 'value="Hangzhou"' in region.text  # the form comes back as it was typed
+
+    endpoint = await new_endpoint(
+        visitor, "acr", registry.url, type="ali-acr", openapi_endpoint="cr.cn-hangzhou.aliyuncs.com"
+    )
+    assert "does not start with http:// or https://" in field_error(endpoint, "openapi_endpoint")
+    instance = await new_endpoint(
+        visitor, "acr", registry.url, type="ali-acr", instance_id="i-123", action="test"
+    )
+    assert "is not an ACR instance id" in field_error(instance, "instance_id")
+    choice = await new_endpoint(visitor, "harbor", registry.url, type="harbor", create_project="maybe")
+    assert "'maybe' is not a choice" in field_error(choice, "create_project")
+    assert await web.store.registries.list_registries() == []
+
+
+async def test_the_provider_settings_speak_acrs_chinese_console_terms(visitor: Visitor) -> None:
+    form = page_text(await visitor.get("/ui/registries/new", headers={"Accept-Language": "zh-CN"}))
+    for term in (
+        "提供者设置",
+        "OpenAPI 接入地址",
+        "地域",
+        "实例 ID",
+        "自动创建命名空间",
+        "删除证明清单",
+        "自动创建项目",
+    ):
+        assert term in form
 
 
 # -- the dashboard -----------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from ferry.jobs.health import PingOutcome
 from ferry.providers.catalogue import endpoint_choices, endpoint_is_fixed, provider_name
 from ferry.replication.domain.registry import Registry, RegistryType
 from ferry.services import registries as endpoints
-from ferry.web.forms import FormErrors, RegistryForm, form_errors, text
+from ferry.web.forms import FormErrors, RegistryForm, form_errors, kept_settings, text
 from ferry.web.sessions import FlashKind
 from ferry.web.templating import render_fragment, render_page
 from ferry.web.visit import SignedInForm, SignedInVisit, Visit
@@ -102,7 +102,8 @@ async def _submit(visit: Visit, form: FormData, *, stored: Registry | None) -> R
             saved = await endpoints.update_registry(visit.services, registry)
             message = visit.gettext("Endpoint %(name)s updated.", name=saved.name)
     except (InvalidInput, RecordConflict) as exc:
-        return _form_page(visit, entered, stored=stored, errors=form_errors(exc), status=400)
+        errors = form_errors(exc, provider=entered.type)
+        return _form_page(visit, entered, stored=stored, errors=errors, status=400)
     visit.flash(FlashKind.SUCCESS, message)
     return visit.redirect(LIST_PATH)
 
@@ -114,7 +115,7 @@ async def _test(visit: Visit, entered: RegistryForm, *, stored: Registry | None)
         registry = entered.to_registry(stored, now=visit.services.clock())
         outcome = await endpoints.check_connection(visit.services, registry, stored)
     except InvalidInput as exc:
-        errors = form_errors(exc)
+        errors = form_errors(exc, provider=entered.type)
     status = 400 if errors else 200
     if visit.request.headers.get(FRAGMENT_HEADER):
         context = {"ping": outcome, "ping_text": _ping_text(visit, outcome), "fragment_errors": errors}
@@ -153,6 +154,7 @@ def _form_page(
         "ping": ping,
         "ping_text": _ping_text(visit, ping),
         "providers": [_provider(kind) for kind in RegistryType],
+        "kept_settings": kept_settings(stored),
     }
     return render_page(visit, "registries/form.html", context, status=status)
 

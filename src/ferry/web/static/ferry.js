@@ -1,6 +1,7 @@
 // ferry's web UI: small enhancements over pages that work without JavaScript.
 // - TEST CONNECTION posts the form in the background and shows the result in its live region;
-// - a provider with known endpoints (Alibaba Cloud CR's regions, Docker Hub) offers or fills them;
+// - a provider with known endpoints (Alibaba Cloud CR's regions, Docker Hub) offers or fills them,
+//   and only the chosen provider's settings are shown;
 // - DELETE asks first (without a script the server shows a confirmation page);
 // - [data-refresh-url] regions reload themselves every few seconds while the tab is visible.
 "use strict";
@@ -27,6 +28,20 @@
       const kind = hint.dataset.providerHint;
       hint.hidden = kind === "*" ? select.value === "ali-acr" : kind !== select.value;
     });
+    showProviderSettings(select);
+  }
+
+  // The provider settings of every provider are in the page (a form without a script offers them
+  // all); the script shows the chosen provider's only. Hidden fields are still sent: the server
+  // reads only the chosen provider's.
+  function showProviderSettings(select) {
+    const form = select.form;
+    let shown = false;
+    form.querySelectorAll("[data-provider-section]").forEach(function (section) {
+      section.hidden = section.dataset.providerSection !== select.value;
+      shown = shown || !section.hidden;
+    });
+    form.querySelectorAll("[data-provider-settings]").forEach(function (fieldset) { fieldset.hidden = !shown; });
   }
 
   async function testConnection(form, button) {
@@ -90,6 +105,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-refresh-url]").forEach(refreshEvery);
+    document.querySelectorAll("[data-provider-select]").forEach(showProviderSettings);
   });
 })();
 
