@@ -3,8 +3,10 @@
 A rule file declares the local registry (``local:``), remote registry endpoints (``registries:``)
 and replication policies (``policies:``, or one ``policy:``) with Harbor's field names. A policy
 names its registries by name (``Local`` for the local one). Secrets never need to be in the file:
-``access_secret_env: NAME`` reads the environment variable ``NAME``. Unknown keys are errors, so a
-typo never silently drops a setting. Every error names the key that is wrong.
+``access_secret_env: NAME`` reads the environment variable ``NAME``. A registry's
+``provider_settings:`` holds what its provider needs beyond URL and credential (the API's
+``provider_settings``: ``region``, ``drop_attestations``, ...). Unknown keys are errors, so a typo
+never silently drops a setting. Every error names the key that is wrong.
 """
 
 from __future__ import annotations
@@ -18,11 +20,14 @@ from typing import Any
 import yaml
 
 from ferry.errors import InvalidInput
+from ferry.providers.settings import SETTING_NAMES
+from ferry.replication.domain.fields import InvalidField
 from ferry.replication.domain.policy import Decoration, Filter, FilterType, Policy, Trigger, validate_policy
 from ferry.replication.domain.registry import (
     LOCAL_REGISTRY_NAME,
     Credential,
     CredentialType,
+    ProviderSettings,
     Registry,
     RegistryType,
     local_registry,
@@ -72,8 +77,11 @@ _REGISTRY = {
     "ca_certificate",
     "ca_certificate_file",
     "description",
+    "provider_settings",
 }
-_LOCAL = _REGISTRY - {"name", "description"}
+_LOCAL = _REGISTRY - {"name", "description", "provider_settings"}
+_SETTINGS = set(SETTING_NAMES)
+_SETTING_FLAGS = {"create_namespace", "drop_attestations"}
 _CREDENTIAL = {"type", "access_key", "access_secret", "access_secret_env"}
 _POLICY = {
     "name", "description", "creator", "src_registry", "dest_registry", "dest_namespace",
@@ -176,10 +184,30 @@ class _Reader:
             insecure=_flag(fields, f"{where}.insecure", default=False),
             ca_certificate=self.ca_certificate(where, fields),
             description=_text(fields, f"{where}.description", default=""),
+            settings=self.settings(f"{where}.provider_settings", fields.get("provider_settings")),
             creation_time=self.now,
             update_time=self.now,
         )
-        return validate_registry(registry)
+        try:
+            return validate_registry(registry)
+        except InvalidField as exc:  # named as the file names it: registries[0].provider_settings.region
+            problem = exc.message.removeprefix(f"{exc.field}: ")
+            raise InvalidField(f"{where}.{exc.field}", problem, hint=exc.hint or "") from None
+
+    def settings(self, where: str, raw: object) -> ProviderSettings:
+        """``provider_settings:``; a key left out, or ``null``, is the provider's default."""
+        if raw is None:
+            return ProviderSettings()
+        fields = _mapping(raw, where, _SETTINGS)
+        values: dict[str, Any] = {}
+        for key, value in fields.items():
+            if value is None:
+                continue
+            if key in _SETTING_FLAGS:
+                values[key] = _as_flag(f"{where}.{key}", value)
+            else:
+                values[key] = _text(fields, f"{where}.{key}")
+        return ProviderSettings.from_dict(values)
 
     def credential(self, where: str, raw: object) -> Credential | None:
         if raw is None:

@@ -3,6 +3,8 @@ and what the server shows.
 
 A server masks secrets (``*****``), so a secret can be compared only for being set or not; the
 rest is compared after both sides went through the same validation (trimmed, defaults filled in).
+``provider_settings`` are compared key by key, a ``null`` (the provider's default) and a key left
+out being the same.
 """
 
 from __future__ import annotations
@@ -11,8 +13,15 @@ from dataclasses import replace
 from typing import Any
 
 from ferry.config.rulefile import PolicySpec
+from ferry.providers.settings import SETTING_NAMES
 from ferry.replication.domain.policy import Policy, filter_to_json, validate_policy
-from ferry.replication.domain.registry import LOCAL_REGISTRY_ID, LOCAL_REGISTRY_NAME, Credential, Registry
+from ferry.replication.domain.registry import (
+    LOCAL_REGISTRY_ID,
+    LOCAL_REGISTRY_NAME,
+    Credential,
+    ProviderSettings,
+    Registry,
+)
 
 Json = dict[str, Any]
 
@@ -33,10 +42,13 @@ POLICY_FIELDS = (
 )
 
 
+SETTINGS_FIELD = "provider_settings"
+
+
 def registry_body(registry: Registry) -> Json:
-    """``POST /registries``."""
+    """``POST /registries``; ``provider_settings`` only when some are set."""
     credential = registry.credential or Credential()
-    return {
+    body: Json = {
         "name": registry.name,
         "type": registry.type.value,
         "url": registry.url,
@@ -49,10 +61,15 @@ def registry_body(registry: Registry) -> Json:
         "insecure": registry.insecure,
         "ca_certificate": registry.ca_certificate,
     }
+    if not registry.settings.is_empty:
+        body[SETTINGS_FIELD] = registry.settings.to_dict()
+    return body
 
 
 def registry_update_body(registry: Registry) -> Json:
-    """``PUT /registries/{id}``: Harbor's flat body. The secret goes along: the file is the truth."""
+    """``PUT /registries/{id}``: Harbor's flat body. The secret goes along: the file is the truth.
+    So do the provider settings, as a whole: a setting the file no longer has goes back to the
+    provider's default."""
     credential = registry.credential or Credential()
     return {
         "description": registry.description,
@@ -62,6 +79,7 @@ def registry_update_body(registry: Registry) -> Json:
         "access_secret": credential.access_secret,
         "insecure": registry.insecure,
         "ca_certificate": registry.ca_certificate or "",
+        SETTINGS_FIELD: registry.settings.to_dict(),
     }
 
 
@@ -82,10 +100,17 @@ def registry_differences(registry: Registry, shown: Json, *, update_secrets: boo
         ),
     }
     changed = [name for name, (mine, theirs) in pairs.items() if mine != theirs]
+    mine, theirs = registry.settings.to_dict(), shown_settings(shown).to_dict()
+    changed.extend(f"{SETTINGS_FIELD}.{name}" for name in SETTING_NAMES if mine.get(name) != theirs.get(name))
     has_secret = bool(shown_credential.get("access_secret"))
     if bool(credential.access_secret) != has_secret or (update_secrets and credential.access_secret):
         changed.append("credential.access_secret")
     return changed
+
+
+def shown_settings(shown: Json) -> ProviderSettings:
+    """A registry's ``provider_settings`` as the server shows them (none from a server without)."""
+    return ProviderSettings.from_dict(shown.get(SETTINGS_FIELD) or {})
 
 
 def normalized_policy(spec: PolicySpec) -> Policy:

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from ferry.remote.api import Json
-from ferry.remote.bodies import registry_name
+from ferry.remote.bodies import SETTINGS_FIELD, registry_name, shown_settings
 
 SECRET_PREFIX = "FERRY_SECRET_"
 
@@ -72,6 +72,9 @@ def _registry(shown: Json, taken: set[str]) -> tuple[dict[str, Any], str | None]
         shaped["insecure"] = True
     if shown.get("ca_certificate"):
         shaped["ca_certificate"] = str(shown["ca_certificate"]).strip() + "\n"
+    settings = shown_settings(shown)
+    if not settings.is_empty:
+        shaped[SETTINGS_FIELD] = settings.to_dict()
     return shaped, variable
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -8,7 +9,7 @@ import pytest
 from ferry.config.rulefile import parse_rule_file
 from ferry.errors import InvalidInput
 from ferry.replication.domain.policy import Decoration, Filter, FilterType
-from ferry.replication.domain.registry import CredentialType, RegistryType
+from ferry.replication.domain.registry import CredentialType, ProviderSettings, RegistryType
 from ferry.replication.domain.status import TriggerType
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
@@ -137,3 +138,87 @@ def test_for_a_server_local_needs_no_section_and_policies_are_optional() -> None
 
     assert (rules.local, rules.policy_named("p").src_registry) == (None, "Local")
     assert registries_only.policies == []
+
+
+SETTINGS = """
+registries:
+  - name: aliyun-acr
+    type: ali-acr
+    url: https://crpi-abc.cn-hangzhou.personal.cr.aliyuncs.com
+    provider_settings:
+{settings}
+"""
+
+
+def test_provider_settings_are_read_and_left_out_keys_are_the_providers_defaults() -> None:
+    text = SETTINGS.format(
+        settings="      region: cn-hangzhou\n      openapi_endpoint: HTTPS://CR-VPC.cn-hangzhou.aliyuncs.com/\n"
+        "      create_namespace: true\n      drop_attestations: false\n      instance_id: null"
+    )
+
+    [registry] = parse_rule_file(text, base=Path("."), environ={}, now=NOW, for_server=True).registries
+    [plain] = parse_rule_file(
+        "registries: [{name: r, url: 'https://r'}]", base=Path("."), environ={}, now=NOW, for_server=True
+    ).registries
+
+    assert registry.settings == ProviderSettings(
+        openapi_endpoint="https://cr-vpc.cn-hangzhou.aliyuncs.com",
+        region="cn-hangzhou",
+        create_namespace=True,
+        drop_attestations=False,
+    )
+    assert plain.settings == ProviderSettings()
+
+
+@pytest.mark.parametrize(
+    ("settings", "message", "hint"),
+    [
+        ("      regoin: cn-hangzhou", "registries[0].provider_settings: unknown key(s) regoin",
+         "known keys: create_namespace, drop_attestations, instance_id, openapi_endpoint, region"),
+        ("      drop_attestations: 'no'",
+         "registries[0].provider_settings.drop_attestations must be true or false",
+         "write true or false without quotes"),
+        ("      region: Hangzhou", "registries[0].provider_settings.region: 'Hangzhou' is not a region id",
+         "e.g. cn-hangzhou"),
+        ("      instance_id: [cri-abc123]", "registries[0].provider_settings.instance_id must be text",
+         "quote"),
+        ("      - region", "registries[0].provider_settings must be a mapping", "indentation"),
+    ],
+)  # fmt: skip
+def test_provider_setting_mistakes_name_the_key(settings: str, message: str, hint: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_rule_file(
+            SETTINGS.format(settings=settings), base=Path("."), environ={}, now=NOW, for_server=True
+        )
+
+    assert message in str(caught.value)
+    assert hint in str(caught.value.hint)
+
+
+def test_the_local_registry_takes_no_provider_settings() -> None:
+    text = "local: {url: 'http://h:5000', provider_settings: {region: cn-hangzhou}}\nregistries: []"
+
+    with pytest.raises(InvalidInput, match=r"local: unknown key\(s\) provider_settings"):
+        parse_rule_file(text, base=Path("."), environ={}, now=NOW, for_server=True)
+
+
+def test_the_aliyun_guide_example_reads_and_its_commented_provider_settings_too() -> None:
+    example = Path(__file__).resolve().parents[3] / "examples" / "aliyun-guide.yaml"
+    text = example.read_text()
+    uncommented = re.sub(r"^    # (provider_settings:|  \w+: )", r"    \1", text, flags=re.MULTILINE)
+
+    [as_written] = parse_rule_file(
+        text, base=example.parent, environ={"ACR_PASSWORD": "x"}, now=NOW, for_server=True
+    ).registries
+    [with_settings] = parse_rule_file(
+        uncommented, base=example.parent, environ={"ACR_PASSWORD": "x"}, now=NOW, for_server=True
+    ).registries
+
+    assert uncommented.count("\n    provider_settings:\n") == 1
+    assert as_written.settings == ProviderSettings()
+    assert with_settings.settings == ProviderSettings(
+        openapi_endpoint="https://cr-vpc.cn-hangzhou.aliyuncs.com",
+        region="cn-hangzhou",
+        create_namespace=True,
+        drop_attestations=False,
+    )

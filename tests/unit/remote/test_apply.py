@@ -6,6 +6,7 @@ import pytest
 
 from ferry.errors import InvalidInput
 from ferry.remote.apply import Action, Change, Kind, plan_apply
+from ferry.remote.bodies import registry_body, registry_update_body
 from tests.unit.remote.state import rules, server_state
 
 RULES = """
@@ -144,3 +145,52 @@ policies:
         (Kind.POLICY, "nightly", Action.DELETE),
         (Kind.REGISTRY, "harbor-b", Action.DELETE),
     ]
+
+
+ACR_SETTINGS = "    provider_settings: {region: cn-hangzhou, drop_attestations: false}\n"
+WITH_SETTINGS = RULES.replace("  - name: harbor-b\n", ACR_SETTINGS + "  - name: harbor-b\n")
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "fields"),
+    [
+        (RULES, WITH_SETTINGS, ("provider_settings.region", "provider_settings.drop_attestations")),
+        (WITH_SETTINGS, RULES, ("provider_settings.region", "provider_settings.drop_attestations")),
+        (WITH_SETTINGS, WITH_SETTINGS.replace("drop_attestations: false", "drop_attestations: true"),
+         ("provider_settings.drop_attestations",)),
+        (WITH_SETTINGS, WITH_SETTINGS.replace("drop_attestations: false", "drop_attestations: null"),
+         ("provider_settings.drop_attestations",)),
+    ],
+)  # fmt: skip
+def test_a_changed_provider_setting_is_named(before: str, after: str, fields: tuple[str, ...]) -> None:
+    stored = server_state(rules(before, **SECRET))
+
+    plan = _by_name(plan_apply(rules(after, **SECRET), *stored).changes)
+
+    assert (plan["acr"].action, plan["acr"].fields) == (Action.UPDATE, fields)
+    assert plan["harbor-b"].action is Action.UNCHANGED
+
+
+def test_provider_settings_as_the_server_has_them_are_unchanged_and_null_is_a_key_left_out() -> None:
+    stored = server_state(rules(WITH_SETTINGS, **SECRET))
+    spelled_out = WITH_SETTINGS.replace(
+        "drop_attestations: false}",
+        "drop_attestations: false, create_namespace: null, openapi_endpoint: null}",
+    )
+
+    plan = plan_apply(rules(spelled_out, **SECRET), *stored)
+
+    assert plan.pending == []
+
+
+def test_provider_settings_are_sent_on_create_when_set_and_always_on_update() -> None:
+    applied = rules(WITH_SETTINGS, **SECRET)
+    acr, harbor = applied.registries
+
+    assert registry_body(acr)["provider_settings"] == {"region": "cn-hangzhou", "drop_attestations": False}
+    assert "provider_settings" not in registry_body(harbor)
+    assert registry_update_body(acr)["provider_settings"] == {
+        "region": "cn-hangzhou",
+        "drop_attestations": False,
+    }
+    assert registry_update_body(harbor)["provider_settings"] == {}  # the server's go back to the defaults

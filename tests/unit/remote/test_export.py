@@ -7,7 +7,7 @@ import re
 from ferry.remote.apply import Action, plan_apply
 from ferry.remote.export import export_rule_file, secret_variable
 from tests.unit.remote.state import rules, server_state
-from tests.unit.remote.test_apply import RULES, SECRET
+from tests.unit.remote.test_apply import RULES, SECRET, WITH_SETTINGS
 
 CA = """-----BEGIN CERTIFICATE-----
 MIIBszCCAVmgAwIBAgIUQ2VydGlmaWNhdGUgZm9yIHRlc3RzMAoGCCqGSM49BAMC
@@ -77,3 +77,16 @@ def test_a_poll_interval_of_zero_survives_export_and_apply() -> None:
 
     assert "poll_interval: 0" in text
     assert [change.action for change in plan.changes] == [Action.UNCHANGED] * 4
+
+
+def test_provider_settings_are_exported_when_set_and_survive_export_and_apply() -> None:
+    stored = server_state(rules(WITH_SETTINGS, **SECRET))
+
+    text = export_rule_file(*stored)
+    plan = plan_apply(rules(text, FERRY_SECRET_ACR="any"), *stored)
+
+    written = "  provider_settings:\n    region: cn-hangzhou\n    drop_attestations: false\n- name: harbor-b"
+    assert written in text
+    assert text.count("provider_settings") == 1  # harbor-b has none
+    assert [change.action for change in plan.changes] == [Action.UNCHANGED] * 4
+    assert export_rule_file(*server_state(rules(text, FERRY_SECRET_ACR="x"))) == text
