@@ -141,6 +141,56 @@ def test_registry_add_list_ping_delete(admin: Cli, destination: RegistryServer) 
     assert name not in ok(admin("registry", "list")).stdout
 
 
+def test_registry_add_takes_provider_settings_and_list_shows_them(
+    admin: Cli, destination: RegistryServer
+) -> None:
+    name = unique("settings")
+
+    added = ok(
+        admin(
+            "registry", "add", name, "--url", destination.url, "--provider-setting", "drop_attestations=true",
+            "--provider-setting", "create_namespace=False",
+        )
+    )  # fmt: skip
+    listed = ok(admin("registry", "list"))
+    shown = json.loads(ok(admin("registry", "list", "--json")).stdout)
+    ok(admin("registry", "delete", name))
+
+    assert "provider settings: create_namespace=false drop_attestations=true" in added.stderr
+    header = next(line for line in listed.stdout.splitlines() if "provider settings" in line)
+    assert "access key" in header
+    row = next(line for line in listed.stdout.splitlines() if name in line)
+    assert "create_namespace=false drop_attestations=true" in row
+    [registry] = [item for item in shown if item["name"] == name]
+    assert registry["provider_settings"]["drop_attestations"] is True
+    assert registry["provider_settings"]["create_namespace"] is False
+
+
+def test_registry_add_refuses_an_unknown_provider_setting_and_lists_the_keys(admin: Cli) -> None:
+    unknown = admin(
+        "registry", "add", unique("typo"), "--url", "https://r.example", "--provider-setting", "regoin=x"
+    )
+    flag = admin(
+        "registry",
+        "add",
+        unique("typo"),
+        "--url",
+        "https://r.example",
+        "--provider-setting",
+        "drop_attestations=yes",
+    )
+    invalid = admin(
+        "registry", "add", unique("typo"), "--type", "ali-acr", "--url", "https://r.example",
+        "--provider-setting", "region=Hangzhou",
+    )  # fmt: skip
+
+    failed_with_fix(unknown, "unknown key 'regoin'")
+    assert "openapi_endpoint, region, instance_id, create_namespace" in unknown.stderr
+    failed_with_fix(flag, "drop_attestations='yes': not true or false")
+    assert invalid.returncode == 1  # the server's answer, with its hint in parentheses
+    assert "provider_settings.region: 'Hangzhou' is not a region id (e.g. cn-hangzhou" in invalid.stderr
+
+
 def test_a_wrong_registry_password_fails_the_ping_with_the_guides_message(
     admin: Cli, guarded: RegistryServer
 ) -> None:
@@ -221,13 +271,20 @@ def test_replicate_copies_digest_exact_and_logs_show_the_task(
     assert log in every
 
 
-def _rules(path: Path, registry_url: str, names: dict[str, str], namespace: str = "mirror") -> Path:
+def _rules(
+    path: Path,
+    registry_url: str,
+    names: dict[str, str],
+    namespace: str = "mirror",
+    settings: str = "{drop_attestations: true}",
+) -> Path:
     path.write_text(
         f"""
 registries:
   - name: {names["registry"]}
     url: {registry_url}
     credential: {{access_key: robot, access_secret_env: RULES_SECRET}}
+    provider_settings: {settings}
 policies:
   - name: {names["first"]}
     src_registry: Local
@@ -258,6 +315,9 @@ def test_apply_creates_then_changes_nothing_then_updates_exactly_what_changed(
     _rules(rules, destination.url, names, namespace="mirror2")
     dry = ok(admin("apply", "-f", str(rules), "--dry-run", RULES_SECRET="s3cret-one"))
     third = ok(admin("apply", "-f", str(rules), RULES_SECRET="s3cret-one"))
+    _rules(rules, destination.url, names, namespace="mirror2", settings="{region: cn-hangzhou}")
+    fourth = ok(admin("apply", "-f", str(rules), RULES_SECRET="s3cret-one"))
+    fifth = ok(admin("apply", "-f", str(rules), RULES_SECRET="s3cret-one"))
 
     assert all("+ create" in _change(first.stdout, name) for name in names.values())
     assert all("= unchanged" in _change(second.stdout, name) for name in names.values())
@@ -268,6 +328,18 @@ def test_apply_creates_then_changes_nothing_then_updates_exactly_what_changed(
     assert _change(third.stdout, names["first"]) == _change(dry.stdout, names["first"])
     shown = json.loads(ok(admin("policy", "show", names["first"], "--json")).stdout)
     assert shown["dest_namespace"] == "mirror2"
+    changed = _change(fourth.stdout, names["registry"])
+    assert "~ update" in changed
+    assert "provider_settings.region" in changed
+    assert "provider_settings.drop_attestations" in changed
+    assert "= unchanged" in _change(fifth.stdout, names["registry"])
+    [registry] = [
+        item
+        for item in json.loads(ok(admin("registry", "list", "--json")).stdout)
+        if item["name"] == names["registry"]
+    ]
+    assert registry["provider_settings"]["region"] == "cn-hangzhou"
+    assert registry["provider_settings"]["drop_attestations"] is None
 
 
 def test_export_applied_to_an_empty_server_exports_the_same_file(
@@ -283,6 +355,7 @@ def test_export_applied_to_an_empty_server_exports_the_same_file(
         )
     )
     exported = ok(admin("export")).stdout
+    assert "provider_settings:\n    drop_attestations: true\n" in exported
     variables = dict.fromkeys(re.findall(r"^#\s+export (FERRY_SECRET_\w+)=", exported, re.MULTILINE), "x")
     assert f"FERRY_SECRET_{names['registry'].upper().replace('-', '_')}" in variables
     assert "s3cret" not in exported

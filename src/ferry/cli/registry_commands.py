@@ -13,9 +13,12 @@ import click
 from ferry.cli.remote import SERVER_HELP, connect, print_table, server_options, stderr_console
 from ferry.cli.run import cli_errors
 from ferry.errors import InvalidInput
+from ferry.providers.settings import SETTING_NAMES
 from ferry.replication.domain.registry import RegistryType
 
 REGISTRY_TYPES = tuple(kind.value for kind in RegistryType)
+SETTING_FLAGS = ("create_namespace", "drop_attestations")
+SETTINGS_FIELD = "provider_settings"
 
 
 @click.group("registry", epilog=SERVER_HELP)
@@ -56,6 +59,14 @@ def registry() -> None:
     help="CA certificate(s) that signed the registry's certificate.",
 )
 @click.option("--description", default="")
+@click.option(
+    "--provider-setting",
+    "provider_settings",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A provider setting; repeat for more. Keys: openapi_endpoint, region, instance_id (text); "
+    "create_namespace, drop_attestations (true or false). Left out: the provider's default.",
+)
 @server_options
 def add_registry(
     name: str,
@@ -67,13 +78,35 @@ def add_registry(
     insecure: bool,
     ca_file: Path | None,
     description: str,
+    provider_settings: tuple[str, ...],
     **flags: Any,
 ) -> None:
     """Add the registry endpoint NAME; the server tests the connection and records its health.
 
     The secret is never a flag (flags show in the process list): give it with
     --access-secret-env VAR or --access-secret-stdin.
+
+    \b
+    Provider settings (--provider-setting KEY=VALUE, repeatable), all optional:
+      openapi_endpoint=URL    Alibaba ACR: the OpenAPI address; default https://cr.<region>.aliyuncs.com
+                              (inside a VPC: https://cr-vpc.<region>.aliyuncs.com)
+      region=ID               Alibaba ACR: the region (cn-hangzhou), when the URL does not name it
+      instance_id=cri-...     Alibaba ACR enterprise: the instance, when the registry does not name it
+      create_namespace=BOOL   create missing namespaces (ACR, needs an AccessKey; default false)
+                              or projects (Harbor; default true)
+      drop_attestations=BOOL  leave attestation manifests out of pushed indexes, which changes their
+                              digest (default true for ACR, which rejects them; false elsewhere)
+
+    \b
+    Example: Alibaba ACR signed in with an AccessKey, so that ferry creates the namespaces it
+    pushes into:
+      ferry registry add aliyun-acr --type ali-acr \\
+          --url https://crpi-xxx.cn-hangzhou.personal.cr.aliyuncs.com \\
+          --access-key LTAI5t... --access-secret-env ALIBABA_CLOUD_ACCESS_KEY_SECRET \\
+          --provider-setting create_namespace=true
     """
+    with cli_errors():  # a mistake in a setting is told before the server is asked
+        settings = parse_provider_settings(provider_settings)
     with cli_errors(), connect(flags) as api:
         secret = _secret(access_secret_env, from_stdin=access_secret_stdin)
         body = {
@@ -85,9 +118,13 @@ def add_registry(
             "insecure": insecure,
             "ca_certificate": _read_ca(ca_file),
         }
+        if settings:
+            body[SETTINGS_FIELD] = settings
         created = api.get_registry(api.create_registry(body))
         console = stderr_console()
         console.print(f"registry {_name(created)} added (id {created['id']}): {_status(created['status'])}")
+        if shown := settings_text(created):
+            console.print(f"provider settings: {_escape(shown)}")
         if created["status"] != "healthy":
             try:
                 api.ping_registry(int(created["id"]))
@@ -111,9 +148,12 @@ def list_registries(json_output: bool, **flags: Any) -> None:
             return
         from ferry.cli.executions_render import short_time
 
+        settings = [settings_text(item) for item in registries]
+        with_settings = any(settings)  # a column only when some registry has settings
         print_table(
             f"{len(registries)} registry endpoint(s) on {api.url}",
-            ("id", "name", "type", "url", "access key", "status", "created"),
+            ("id", "name", "type", "url", "access key", "status", "created")
+            + (("provider settings",) if with_settings else ()),
             (
                 (
                     str(item["id"]),
@@ -124,7 +164,8 @@ def list_registries(json_output: bool, **flags: Any) -> None:
                     _status(str(item["status"])),
                     short_time(item.get("creation_time")),
                 )
-                for item in registries
+                + ((_escape(shown),) if with_settings else ())
+                for item, shown in zip(registries, settings, strict=True)
             ),
         )
 
@@ -152,6 +193,45 @@ def delete_registry(registry_ref: str, **flags: Any) -> None:
         found = api.get_registry(registry_ref)
         api.delete_registry(int(found["id"]))
         stderr_console().print(f"registry {_name(found)} (id {found['id']}) deleted")
+
+
+def parse_provider_settings(items: tuple[str, ...]) -> dict[str, Any]:
+    """``--provider-setting KEY=VALUE`` options as the API's ``provider_settings``."""
+    known = ", ".join(SETTING_NAMES)
+    settings: dict[str, Any] = {}
+    for item in items:
+        key, equals, value = item.partition("=")
+        key = key.strip()
+        if not equals:
+            raise InvalidInput(
+                f"--provider-setting {item!r} is not KEY=VALUE",
+                hint=f"e.g. region=cn-hangzhou; keys: {known}",
+            )
+        if key not in SETTING_NAMES:
+            raise InvalidInput(f"--provider-setting: unknown key {key!r}", hint=f"known keys: {known}")
+        if key in settings:
+            raise InvalidInput(f"--provider-setting: {key} is given twice", hint="give each key once")
+        if key in SETTING_FLAGS:
+            flag = value.strip().lower()
+            if flag not in {"true", "false"}:
+                raise InvalidInput(
+                    f"--provider-setting {key}={value!r}: not true or false",
+                    hint=f"write {key}=true or {key}=false",
+                )
+            settings[key] = flag == "true"
+        else:
+            settings[key] = value.strip()
+    return settings
+
+
+def settings_text(registry: dict[str, Any]) -> str:
+    """A registry's provider settings that are set, as ``key=value`` words (empty when none)."""
+    shown = registry.get(SETTINGS_FIELD) or {}
+    return " ".join(
+        f"{key}={str(value).lower() if isinstance(value, bool) else value}"
+        for key, value in shown.items()
+        if value is not None
+    )
 
 
 def _escape(text: str) -> str:
