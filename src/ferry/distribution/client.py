@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from ferry.distribution.blobs import BlobReader
 from ferry.distribution.challenge import CATALOG_SCOPE, Challenge, repository_scope
 from ferry.distribution.options import RegistryOptions
-from ferry.distribution.quota import PullQuota
+from ferry.distribution.quota import PullQuota, shared_quota
 from ferry.distribution.session import RegistrySession, RequestStats
 from ferry.distribution.transport import Reply
 from ferry.distribution.uploads import Mounted, UploadSession, UploadsMixin
@@ -42,7 +42,10 @@ class RegistryClient(UploadsMixin):
         self.registry = registry
         self.options = options or RegistryOptions()
         self.session = RegistrySession(registry, self.options)
-        self.quota = PullQuota(registry) if self.options.pull_quota else None
+        self.quota: PullQuota | None = None
+        if self.options.pull_quota:  # one gate per registry and account in the process
+            account = self.options.credentials.username if self.options.credentials else None
+            self.quota = shared_quota(registry, account)
 
     async def __aenter__(self) -> RegistryClient:
         return self
@@ -155,6 +158,7 @@ class RegistryClient(UploadsMixin):
     async def head_manifest(self, repository: str, reference: str) -> ManifestInfo | None:
         """Digest, type and size of a manifest, or None when it does not exist."""
         context = self.context(repository, reference, "check manifest")
+        ticket = self.quota.ticket() if self.quota is not None else None
         response = await self.session.send(
             "HEAD",
             await self.session.url(f"/v2/{repository}/manifests/{reference}"),
@@ -163,8 +167,8 @@ class RegistryClient(UploadsMixin):
             scopes=(repository_scope(repository, "pull"),),
             headers={"Accept": MANIFEST_ACCEPT},
         )
-        if self.quota is not None:
-            self.quota.note(response.headers)
+        if self.quota is not None and ticket is not None:
+            self.quota.note(ticket, response.headers, response.status_code)
         if response.status_code == 404:
             return None
         if response.status_code != 200:
@@ -181,8 +185,7 @@ class RegistryClient(UploadsMixin):
 
     async def get_manifest(self, repository: str, reference: str) -> Manifest:
         context = self.context(repository, reference, "get manifest")
-        if self.quota is not None:
-            await self.quota.before_pull()
+        ticket = await self.quota.before_pull() if self.quota is not None else None
         answer: Reply | None = None
         try:
             answer = await self.session.send(
@@ -194,8 +197,12 @@ class RegistryClient(UploadsMixin):
                 headers={"Accept": MANIFEST_ACCEPT},
             )
         finally:
-            if self.quota is not None:
-                await self.quota.after_pull(answer.headers if answer is not None else None)
+            if self.quota is not None and ticket is not None:
+                await self.quota.after_pull(
+                    ticket,
+                    answer.headers if answer is not None else None,
+                    answer.status_code if answer is not None else None,
+                )
         response = answer
         if response.status_code != 200:
             raise self.session.fail(response, context, "manifest download failed")
