@@ -9,6 +9,7 @@ filter means what it means in Harbor); an index's platform manifests are not lis
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import Sequence
 from typing import Any
@@ -17,7 +18,7 @@ from urllib.parse import quote
 from ferry.distribution.client import RegistryClient
 from ferry.distribution.options import RegistryOptions
 from ferry.distribution.vendor import ApiAnswer, VendorApi
-from ferry.errors import Denied, FerryError, InvalidInput, RequestContext, Unauthorized
+from ferry.errors import Denied, FerryError, InvalidInput, NotFound, RequestContext, Unauthorized
 from ferry.oci.digest import Digest
 from ferry.providers.base import ClientSettings, ListedArtifact, RegistryProvider
 from ferry.providers.endpoint import Endpoint
@@ -34,7 +35,7 @@ class HarborProvider(RegistryProvider):
     def __init__(self, endpoint: Endpoint, client_settings: ClientSettings | None = None) -> None:
         super().__init__(endpoint, client_settings)
         self._api: VendorApi | None = None
-        self._projects: set[str] = set()
+        self._prepared: dict[str, asyncio.Future[str]] = {}
 
     async def aclose(self) -> None:
         if self._api is not None:
@@ -57,9 +58,9 @@ class HarborProvider(RegistryProvider):
         return {"Authorization": f"Basic {token}"}
 
     async def _get(self, path: str, query: dict[str, str] | None, operation: str) -> ApiAnswer:
-        answer = await self.api().call(
-            "GET", API + path, query=query, headers=self._headers(), operation=operation
-        )
+        # a project named in digits ("2024") is read as a project id unless told otherwise
+        headers = {**self._headers(), "X-Is-Resource-Name": "true"}
+        answer = await self.api().call("GET", API + path, query=query, headers=headers, operation=operation)
         if answer.status == 401:
             raise Unauthorized(
                 f"Harbor API: {operation} refused the credentials",
@@ -89,9 +90,22 @@ class HarborProvider(RegistryProvider):
 
     # -- destination ------------------------------------------------------------------------
     async def prepare_repository(self, client: RegistryClient, repository: str) -> str | None:
+        """Check the project once per run: concurrent tasks into one project share the check (and
+        its line for the task log)."""
         project = repository.split("/", 1)[0]
-        if project in self._projects:
-            return None
+        pending = self._prepared.get(project)
+        if pending is None:
+            pending = asyncio.ensure_future(self._prepare_project(project, repository))
+            self._prepared[project] = pending
+        try:
+            line = await asyncio.shield(pending)
+        except Exception:
+            if self._prepared.get(project) is pending and pending.done():
+                del self._prepared[project]  # a later task may try again (an outage may end)
+            raise
+        return line
+
+    async def _prepare_project(self, project: str, repository: str) -> str:
         context = RequestContext(self.endpoint.host, repository, operation="check project")
         answer = await self.api().call(
             "HEAD",
@@ -101,7 +115,6 @@ class HarborProvider(RegistryProvider):
             operation="check project",
         )
         if answer.ok:
-            self._projects.add(project)
             return f"project {project} exists"
         if answer.status == 401:
             raise Unauthorized(
@@ -114,7 +127,8 @@ class HarborProvider(RegistryProvider):
                 f"project not found: {project}",
                 context=context,
                 status=404,
-                hint=f"create the project {project} in Harbor, or turn provider_settings.create_namespace on",
+                hint=f"create the project {project} in Harbor, or turn provider_settings.create_namespace "
+                "on so ferry creates it",
             )
         created = await self.api().call(
             "POST",
@@ -123,9 +137,10 @@ class HarborProvider(RegistryProvider):
             headers=self._headers(),
             operation="create project",
         )
-        if created.status in (201, 409):  # 409: created by someone else meanwhile
-            self._projects.add(project)
+        if created.status == 201:
             return f"project {project} was missing and has been created (private)"
+        if created.status == 409:  # created by someone else meanwhile
+            return f"project {project} exists (created meanwhile by someone else)"
         if created.status in (401, 403):
             raise Denied(
                 f"project not found: {project}, and the account may not create it",
@@ -174,6 +189,28 @@ class HarborProvider(RegistryProvider):
             )
             artifacts.append(ListedArtifact(Digest.parse(str(item["digest"])), tags, labels))
         return artifacts
+
+    # -- health -----------------------------------------------------------------------------
+    async def check(self, client: RegistryClient) -> None:
+        """The registry answers, and the credential works. Harbor takes wrong credentials for an
+        anonymous caller on ``/v2/``, its token service and most of its API, so that alone proves
+        little: the account is asked for by name (``users/current``), which only a signed-in caller
+        may read. Without a credential, the API answering is all there is to check (anonymous
+        callers may pull from public projects)."""
+        if self.endpoint.credentials is None:
+            answer = await self.api().call("GET", API + "/ping", operation="ping")
+            if not answer.ok:
+                raise NotFound(
+                    f"no Harbor API at {self.endpoint.url}{API} (HTTP {answer.status})",
+                    context=RequestContext(self.endpoint.host, operation="ping"),
+                    status=answer.status,
+                    hint="check the URL: it must point at a Harbor instance",
+                )
+            return
+        await client.ping()
+        # 401: an anonymous caller, so the credential is wrong. A robot account gets 403 (its
+        # security context is not a local user's), which still proves it signed in.
+        await self._get("/users/current", None, "check the credentials")
 
 
 def _segment(text: str) -> str:
