@@ -44,7 +44,7 @@ from ferry.jobs.identity import worker_identity
 from ferry.jobs.local_registry import LocalRegistry, LocalRegistrySettings
 from ferry.jobs.metrics import Metrics
 from ferry.jobs.scheduler import Scheduler
-from ferry.jobs.service import ReplicationService, open_store
+from ferry.jobs.service import ReplicationService, open_store, queue_url_for
 from ferry.jobs.watcher import Watcher
 from ferry.notify.notifier import Notifier
 from ferry.replication.domain.registry import Registry, RegistryType, local_registry
@@ -72,6 +72,8 @@ class ServerSettings:
     """``managed`` (start docker-registry), a registry URL to attach to, or None for none."""
     local_registry_port: int = 5000
     dispatcher: DispatcherSettings = field(default_factory=DispatcherSettings)
+    task_queue: bool | None = None
+    """Share work through the task queue; None: when the database is PostgreSQL."""
     health_refresh_seconds: float = 300.0
     metrics_auth: bool = False
     """``/metrics`` asks for the API's sign-in (it answers without by default)."""
@@ -178,7 +180,11 @@ async def serve(settings: ServerSettings, *, on_ready: Callable[[Ready], None]) 
         metrics = Metrics(version=__version__)
         store.execution_ends.subscribe(metrics.execution_ended)
         service = ReplicationService(
-            store, local_registry=local, settings=settings.dispatcher, metrics=metrics
+            store,
+            local_registry=local,
+            settings=settings.dispatcher,
+            metrics=metrics,
+            queue_url=queue_url_for(settings.database_url, settings.task_queue),
         )
         events = EventProcessor(service)
         notifier = Notifier(
@@ -209,7 +215,7 @@ async def serve(settings: ServerSettings, *, on_ready: Callable[[Ready], None]) 
         ready = Ready(settings.url, local.url if local else None, generated, settings.data_dir)
         server = _AnnouncingServer(config, lambda: on_ready(ready))
         background = [
-            asyncio.create_task(service.dispatcher.run(), name="ferry-dispatcher"),
+            asyncio.create_task(service.run_workers(), name="ferry-workers"),
             asyncio.create_task(
                 refresh_health_forever(store, every_seconds=settings.health_refresh_seconds),
                 name="ferry-health",

@@ -38,6 +38,7 @@ from typing import Any, Self
 
 import aiohttp
 from aiohttp import web
+from multidict import CIMultiDict
 from yarl import URL
 
 from tests.support.client import MANIFEST_ACCEPT
@@ -453,11 +454,12 @@ class RegistryFront:
         self, request: web.Request, *, headers: Mapping[str, str] | None = None
     ) -> web.StreamResponse:
         """Send the request on to the real registry and stream its answer back (plus ``headers``)."""
-        upstream_headers = {
-            k: v
+        # a multidict: clients send several Accept headers, and distribution reads them all
+        upstream_headers = CIMultiDict(
+            (k, v)
             for k, v in request.headers.items()
             if k.lower() not in _HOP_BY_HOP and k.lower() not in ("host", "authorization")
-        }
+        )
         data = _request_body(request) if request.body_exists else None
         url = URL(self.registry.url + request.raw_path, encoded=True)
         response = web.StreamResponse()

@@ -23,7 +23,7 @@ from ferry.config.rulefile import load_rule_file
 from ferry.errors import InvalidInput
 from ferry.jobs.dispatcher import DispatcherSettings
 from ferry.jobs.scheduler import Scheduler
-from ferry.jobs.service import ReplicationService, default_data_dir
+from ferry.jobs.service import ReplicationService, default_data_dir, queue_url_for
 from ferry.jobs.watcher import Watcher
 from ferry.replication.domain.execution import Execution, Task
 from ferry.replication.domain.policy import Policy
@@ -136,12 +136,17 @@ def _local(flags: dict[str, Any]) -> Registry | None:
 async def worker_command(flags: dict[str, Any], open_store: Opener, settings: DispatcherSettings) -> None:
     store = await open_store(flags)
     try:
-        service = ReplicationService(store, local_registry=_local(flags), settings=settings)
+        service = ReplicationService(
+            store,
+            local_registry=_local(flags),
+            settings=settings,
+            queue_url=queue_url_for(flags["database_url"], flags.get("task_queue")),
+        )
         if flags["until_idle"]:
             await service.run_until_idle()
             return
-        async with asyncio.TaskGroup() as group:  # one failing ends both
-            group.create_task(service.dispatcher.run(), name="ferry-dispatcher")
+        async with asyncio.TaskGroup() as group:  # one failing ends all
+            group.create_task(service.run_workers(), name="ferry-workers")
             group.create_task(Scheduler(service).run(), name="ferry-scheduler")
             group.create_task(Watcher(service).run(), name="ferry-watcher")
     finally:

@@ -78,6 +78,26 @@ def dispatch_options(function: F) -> F:
     return function
 
 
+def queue_options(function: F) -> F:
+    """How a process shares work with the others on one PostgreSQL database (docs/deployment.md)."""
+    options = [
+        click.option(
+            "--task-queue/--no-task-queue", "task_queue", default=None,
+            help="Take work from the task queue (procrastinate) that every ferry serve and ferry worker "
+            "on the same PostgreSQL database shares. Default: on with a PostgreSQL --database-url, "
+            "off with SQLite (one machine).",
+        ),
+        click.option(
+            "--registry-task-limit", type=click.IntRange(1, 1024), default=16, show_default=True,
+            help="Tasks running against one destination registry at once, across all processes "
+            "sharing the task queue.",
+        ),
+    ]  # fmt: skip
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
 def _settings(flags: dict[str, Any]) -> DispatcherSettings:
     from ferry.jobs.dispatcher import DispatcherSettings
     from ferry.jobs.retry import TaskRetryPolicy
@@ -86,6 +106,7 @@ def _settings(flags: dict[str, Any]) -> DispatcherSettings:
         max_tasks=flags["max_tasks"],
         copy_concurrency=flags["concurrency"],
         retry=TaskRetryPolicy(attempts=flags["attempts"], base_delay=flags["retry_delay"]),
+        registry_task_limit=flags.get("registry_task_limit") or 16,
     )
 
 
@@ -148,6 +169,7 @@ def run_policy(**flags: Any) -> None:
 @click.command("worker")
 @store_options
 @dispatch_options
+@queue_options
 @click.option("--until-idle", is_flag=True, help="Exit once no execution is unfinished.")
 @click.option(
     "--local-registry", metavar="URL", help="The local registry's URL, for policies that use it (id 0)."
@@ -165,6 +187,13 @@ def worker(**flags: Any) -> None:
     Without --until-idle it also starts the scheduled policies' runs (their cron) and watches the
     sources of event-based policies that send no events; several workers and ferry serve may
     share a database, each fire and each round still runs once.
+
+    \b
+    More machines: start `ferry worker --database-url postgresql://...` on each machine that
+    shares ferry serve's PostgreSQL database; the task queue hands each task to one of them, a
+    dead worker's tasks run elsewhere, and a stop reaches every machine (docs/deployment.md).
+      ferry worker --database-url postgresql://ferry:PASSWORD@db.internal/ferry --tasks 8
+    Give every process the same FERRY_SECRET_KEY: registry secrets are encrypted with it.
     """
     from ferry.cli.executions_view import worker_command
 

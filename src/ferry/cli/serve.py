@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ferry.cli.policies import _run_async, _settings, dispatch_options, store_options
+from ferry.cli.policies import _run_async, _settings, dispatch_options, queue_options, store_options
 
 if TYPE_CHECKING:
     from ferry.server import Ready
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 )  # fmt: skip
 @store_options
 @dispatch_options
+@queue_options
 def serve(**flags: Any) -> None:
     """Run the ferry service: the web UI at /, the REST API at /api/v2.0 (Harbor-compatible), the
     replication workers, and a local registry.
@@ -70,6 +71,7 @@ def serve(**flags: Any) -> None:
         local_registry=None if local == "none" else local,
         local_registry_port=flags["local_registry_port"],
         dispatcher=_settings(flags),
+        task_queue=flags["task_queue"],
         metrics_auth=flags["metrics_auth"],
     )
     _run_async(serve(settings, on_ready=_print_ready))

@@ -27,6 +27,7 @@ from ferry.jobs.runner import EndReason, TaskRunner
 from ferry.replication.domain.execution import Execution, Task
 from ferry.replication.domain.registry import LOCAL_REGISTRY_ID, Registry
 from ferry.store import Store
+from ferry.store.tasks import RegistryBusy
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,15 @@ class DispatcherSettings:
     poll_seconds: float = 0.5
     reap_seconds: float = 5.0
     retry: TaskRetryPolicy = field(default_factory=TaskRetryPolicy)
+    poll: bool = True
+    """Claim work by polling the store (one machine); off when the task queue hands work in."""
+    registry_task_limit: int = 16
+    """Tasks running against one destination registry at once, across every process sharing the
+    database (applied to the work the task queue hands in)."""
+
+
+class DestinationBusy(FerryError):
+    """The task's destination registry already runs its limit of tasks: try again shortly."""
 
 
 @dataclass(frozen=True)
@@ -96,7 +106,8 @@ class Dispatcher:
                 if time.monotonic() - last_reap >= self._settings.reap_seconds:
                     await self._reap()
                     last_reap = time.monotonic()
-                await self._claim()
+                if self._settings.poll:
+                    await self._claim()
                 idle = not self._running and not self._plannings
                 if idle and stop_when is not None and await stop_when():
                     return
@@ -143,6 +154,61 @@ class Dispatcher:
                 running = _Running(task)
                 self._running[task.id] = running
                 running.handle = asyncio.create_task(self._run(running), name=f"ferry-task-{task.id}")
+
+    async def run_claimed_task(self, task_id: int) -> None:
+        """Claim task ``task_id`` and run it here to its end (the task queue's job). Nothing to do
+        when another process has it or it has ended; ``DestinationBusy`` at the registry's limit.
+        Cancelled (the worker stops), the task is released for another process."""
+        now = self._clock()
+        claimed = await self._store.tasks.claim_within_limit(
+            task_id,
+            self.owner,
+            lease_until=now + timedelta(seconds=self._settings.lease_seconds),
+            now=now,
+            registry_limit=self._settings.registry_task_limit,
+        )
+        if isinstance(claimed, RegistryBusy):
+            raise DestinationBusy(
+                f"task {task_id} waits: {claimed.running} task(s) already run against its destination"
+            )
+        if claimed is None:
+            return
+        running = _Running(claimed)
+        self._running[task_id] = running
+        running.handle = asyncio.create_task(self._run(running), name=f"ferry-task-{task_id}")
+        try:
+            await asyncio.shield(running.handle)
+        except asyncio.CancelledError:
+            self._end(task_id, EndReason.SHUTDOWN)
+            with contextlib.suppress(asyncio.CancelledError):
+                await running.handle
+            raise
+
+    async def requeue_orphans(self) -> int:
+        """Queue again the waiting work whose job the task queue lost (a worker died holding it)."""
+        return await self._store.tasks.requeue_orphans()
+
+    async def run_claimed_planning(self, execution_id: int) -> None:
+        """Claim execution ``execution_id``'s planning and plan it here (the task queue's job)."""
+        now = self._clock()
+        claimed = await self._store.executions.claim_planning(
+            self.owner,
+            lease_until=now + timedelta(seconds=self._settings.lease_seconds),
+            now=now,
+            limit=1,
+            only=execution_id,
+        )
+        if not claimed:
+            return
+        planning = asyncio.create_task(self._plan(claimed[0]), name=f"ferry-plan-{execution_id}")
+        self._plannings[execution_id] = planning
+        try:
+            await asyncio.shield(planning)
+        except asyncio.CancelledError:
+            planning.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await planning
+            raise
 
     async def _plan(self, execution: Execution) -> None:
         executions = self._store.executions

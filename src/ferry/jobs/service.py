@@ -3,11 +3,15 @@ directory, applies rule files, starts, stops and re-runs executions, and runs th
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ferry.config.rulefile import RuleFile
+from ferry.errors import InvalidInput
 from ferry.jobs.context import Clock, utc_now
 from ferry.jobs.dispatcher import Dispatcher, DispatcherSettings
 from ferry.jobs.planner import ExecutionPlan, plan_execution
@@ -19,6 +23,9 @@ from ferry.replication.domain.status import TriggerType
 from ferry.store import Store
 from ferry.store.database import sqlite_url
 from ferry.store.secrets import KEY_FILE_NAME, SecretBox, load_or_create_key_file
+
+if TYPE_CHECKING:
+    from ferry.jobs.queue import TaskQueue
 
 
 def default_data_dir(environ: dict[str, str]) -> Path:
@@ -44,6 +51,18 @@ async def open_store(data_dir: Path, *, database_url: str | None, key_text: str 
     return await Store.open(database_url or sqlite_url(data_dir), secret_box(data_dir, key_text=key_text))
 
 
+def queue_url_for(database_url: str | None, task_queue: bool | None) -> str | None:
+    """The database the task queue runs on: a PostgreSQL ``database_url`` unless the queue is
+    turned off; ``InvalidInput`` when it is asked for without PostgreSQL."""
+    postgres = bool(database_url) and str(database_url).startswith("postgresql")
+    if task_queue and not postgres:
+        raise InvalidInput(
+            "the task queue needs a PostgreSQL database",
+            hint="give --database-url postgresql://user:password@host/db, or leave --task-queue out",
+        )
+    return database_url if postgres and task_queue is not False else None
+
+
 class ReplicationService:
     def __init__(
         self,
@@ -53,17 +72,39 @@ class ReplicationService:
         settings: DispatcherSettings | None = None,
         clock: Clock = utc_now,
         metrics: MetricsRecorder | None = None,
+        queue_url: str | None = None,
     ) -> None:
+        """``queue_url`` (a PostgreSQL URL) runs the work through the task queue shared by every
+        process on that database (``jobs.queue``); without it, this process claims work itself."""
         self.store = store
         self.local_registry = local_registry
         self.clock = clock
+        settings = settings or DispatcherSettings()
+        if queue_url is not None:
+            settings = replace(settings, poll=False)
+        self._concurrency = settings.max_tasks + settings.max_plannings
         self.dispatcher = Dispatcher(
             store,
-            settings or DispatcherSettings(),
+            settings,
             local_registry=local_registry,
             clock=clock,
             metrics=metrics,
         )
+        self.queue: TaskQueue | None = None
+        if queue_url is not None:
+            from ferry.jobs.queue import TaskQueue
+
+            self.queue = TaskQueue(queue_url, self.dispatcher)
+
+    async def run_workers(self) -> None:
+        """Run this process's share of the work until cancelled: the dispatcher alone (one
+        machine), or the dispatcher fed by the task queue (PostgreSQL, several machines)."""
+        if self.queue is None:
+            await self.dispatcher.run()
+            return
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self.dispatcher.run(), name="ferry-dispatcher")
+            group.create_task(self.queue.run(concurrency=self._concurrency), name="ferry-queue")
 
     async def apply(self, rules: RuleFile) -> list[Policy]:
         """Create or update the file's registries and policies, matched by name."""
@@ -141,4 +182,16 @@ class ReplicationService:
         async def idle() -> bool:
             return not await self.store.executions.unfinished_ids()
 
-        await self.dispatcher.run(stop_when=idle)
+        if self.queue is None:
+            await self.dispatcher.run(stop_when=idle)
+            return
+        working = asyncio.create_task(self.run_workers(), name="ferry-workers")
+        try:
+            while not await idle():
+                finished, _ = await asyncio.wait({working}, timeout=0.5)
+                if finished:
+                    break
+        finally:
+            working.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await working

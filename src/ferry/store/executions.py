@@ -207,12 +207,16 @@ class ExecutionStore:
             return to_execution(row, await _counts(session, execution_id))
 
     async def claim_planning(
-        self, owner: str, *, lease_until: datetime, now: datetime, limit: int
+        self, owner: str, *, lease_until: datetime, now: datetime, limit: int, only: int | None = None
     ) -> list[Execution]:
-        """Executions waiting to be planned, claimed for ``owner`` in one UPDATE ... RETURNING."""
+        """Executions waiting to be planned (or just ``only``), claimed for ``owner`` in one
+        UPDATE ... RETURNING."""
+        waiting = [ExecutionRow.phase == Phase.PLANNING.value, ExecutionRow.owner.is_(None)]
+        if only is not None:
+            waiting.append(ExecutionRow.id == only)
         candidates = (
             select(ExecutionRow.id)
-            .where(ExecutionRow.phase == Phase.PLANNING.value, ExecutionRow.owner.is_(None))
+            .where(*waiting)
             .order_by(ExecutionRow.id)
             .limit(limit)
             .with_for_update(skip_locked=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ferry.errors import RecordNotFound
@@ -24,7 +24,7 @@ from ferry.replication.engine.progress import ImageOutcome
 from ferry.store.database import Database
 from ferry.store.ended import ExecutionEnds
 from ferry.store.executions import DEFAULT_RETENTION, settle_execution
-from ferry.store.schema import ExecutionRow, TaskLogRow, TaskRow
+from ferry.store.schema import ExecutionRow, PolicyRow, TaskLogRow, TaskRow
 
 LogEntry = tuple[datetime, str]
 
@@ -37,6 +37,17 @@ class Heartbeat:
     """Tasks no longer this worker's: stop working on them, change nothing."""
     stop: frozenset[int]
     """Tasks whose execution was asked to stop: cancel them."""
+
+
+@dataclass(frozen=True)
+class RegistryBusy:
+    """A claim refused because the destination registry already has its limit of running tasks."""
+
+    registry_id: int
+    running: int
+
+
+_REGISTRY_LOCKS = 0x66727279  # "frry": the advisory-lock space of per-registry claims
 
 
 @dataclass(frozen=True)
@@ -56,12 +67,18 @@ class TaskStore:
         self._retention = retention
         self._ends = ends or ExecutionEnds()
 
-    async def claim(self, owner: str, *, lease_until: datetime, now: datetime, limit: int) -> list[Task]:
-        """Up to ``limit`` pending tasks that are due, claimed for ``owner`` in one UPDATE ... RETURNING
-        (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite serialises writers)."""
+    async def claim(
+        self, owner: str, *, lease_until: datetime, now: datetime, limit: int, only: int | None = None
+    ) -> list[Task]:
+        """Up to ``limit`` pending tasks that are due (or just task ``only``), claimed for ``owner``
+        in one UPDATE ... RETURNING (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite serialises
+        writers)."""
+        due = [TaskRow.status == JobStatus.PENDING.value, TaskRow.not_before <= now]
+        if only is not None:
+            due.append(TaskRow.id == only)
         candidates = (
             select(TaskRow.id)
-            .where(TaskRow.status == JobStatus.PENDING.value, TaskRow.not_before <= now)
+            .where(*due)
             .order_by(TaskRow.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -84,6 +101,56 @@ class TaskStore:
             claimed = [to_task(row) for row in rows]
             await session.commit()
             return sorted(claimed, key=lambda task: task.id)
+
+    async def claim_within_limit(
+        self, task_id: int, owner: str, *, lease_until: datetime, now: datetime, registry_limit: int
+    ) -> Task | RegistryBusy | None:
+        """Claim task ``task_id`` unless ``registry_limit`` tasks already run against its destination
+        registry, counted across every process sharing the database. Claims for one registry are
+        serialised by a transaction-scoped advisory lock on PostgreSQL (SQLite serialises writers)."""
+        async with self._db.session() as session:
+            destination = await session.scalar(
+                select(func.coalesce(PolicyRow.dest_registry_id, 0))
+                .join(ExecutionRow, ExecutionRow.policy_id == PolicyRow.id)
+                .join(TaskRow, TaskRow.execution_id == ExecutionRow.id)
+                .where(TaskRow.id == task_id)
+            )
+            if destination is None:
+                return None
+            if self._db.dialect == "postgresql":
+                await session.execute(
+                    text("SELECT pg_advisory_xact_lock(:space, :key)"),
+                    {"space": _REGISTRY_LOCKS, "key": int(destination)},
+                )
+            running = await session.scalar(
+                select(func.count(TaskRow.id))
+                .join(ExecutionRow, TaskRow.execution_id == ExecutionRow.id)
+                .join(PolicyRow, ExecutionRow.policy_id == PolicyRow.id)
+                .where(
+                    TaskRow.status == JobStatus.RUNNING.value,
+                    func.coalesce(PolicyRow.dest_registry_id, 0) == destination,
+                )
+            )
+            if (running or 0) >= registry_limit:
+                await session.rollback()
+                return RegistryBusy(int(destination), int(running or 0))
+            row = await session.scalar(
+                update(TaskRow)
+                # no not_before check: the queue ran the job at its scheduled time, by the
+                # database's clock, which another machine's clock may not agree with
+                .where(TaskRow.id == task_id, TaskRow.status == JobStatus.PENDING.value)
+                .values(
+                    status=JobStatus.RUNNING.value,
+                    owner=owner,
+                    lease_until=lease_until,
+                    attempts=TaskRow.attempts + 1,
+                    start_time=func.coalesce(TaskRow.start_time, now),
+                )
+                .returning(TaskRow)
+            )
+            claimed = to_task(row) if row is not None else None
+            await session.commit()
+            return claimed
 
     async def heartbeat(
         self, owner: str, task_ids: Iterable[int], planning_ids: Iterable[int], *, lease_until: datetime
@@ -234,6 +301,30 @@ class TaskStore:
             if ended and execution is not None:
                 self._ends.announce([execution])
             return True
+
+    async def requeue_orphans(self) -> int:
+        """Queue again the waiting work that has no job in the task queue (PostgreSQL): a job lost
+        with a worker that died after taking it and before claiming its task. Touching the rows
+        fires migration 0007's triggers, which defer the jobs. The number of rows queued again."""
+        if self._db.dialect != "postgresql":
+            return 0
+        async with self._db.session() as session:
+            tasks = await session.execute(
+                text(
+                    "UPDATE tasks SET not_before = not_before WHERE status = 'Pending' AND NOT EXISTS "
+                    "(SELECT 1 FROM procrastinate_jobs j WHERE j.queueing_lock = 'ferry-task-' || tasks.id "
+                    "AND j.status IN ('todo', 'doing'))"
+                )
+            )
+            plannings = await session.execute(
+                text(
+                    "UPDATE executions SET owner = NULL WHERE phase = 'planning' AND owner IS NULL "
+                    "AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.queueing_lock = "
+                    "'ferry-plan-' || executions.id AND j.status IN ('todo', 'doing'))"
+                )
+            )
+            await session.commit()
+            return int(tasks.rowcount or 0) + int(plannings.rowcount or 0)  # type: ignore[attr-defined]
 
     async def running_owners(self) -> set[str]:
         async with self._db.session() as session:
