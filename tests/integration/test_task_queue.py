@@ -27,8 +27,9 @@ from ferry.store.secrets import SecretBox
 from ferry.store.tasks import TaskQuery
 from tests.support.blobs import BlobSpec
 from tests.support.faults import HoldingProxy
-from tests.support.ferry_server import ferry_command
-from tests.support.images import build_image, push_blob, push_manifest
+from tests.support.ferry_server import ferry_command, start_ferry_server
+from tests.support.images import build_image, push_blob, push_image, push_manifest
+from tests.support.net import wait_until
 from tests.support.registry import RegistryServer
 from tests.support.skopeo import inspect_raw_digest
 
@@ -269,3 +270,79 @@ async def test_a_stop_reaches_every_worker(
         tasks, _ = await store.tasks.list_tasks(TaskQuery(execution.id, limit=1000))
         assert {task.status for task in tasks} == {JobStatus.STOPPED}
         slow.release()
+
+
+def test_ferry_serve_on_postgresql_and_a_worker_replicate_through_the_queue(
+    postgres_url: str, registry_b: RegistryServer, tmp_path: Path
+) -> None:
+    server = start_ferry_server(tmp_path / "serve", extra_args=("--database-url", postgres_url))
+    try:
+        local = server.local_registry
+        digests = {
+            f"team/svc-{n}": push_image(
+                local, f"team/svc-{n}", "v1", build_image([BlobSpec(900, seed=70 + n)])
+            )
+            for n in range(6)
+        }
+        env = {key: value for key, value in os.environ.items() if not key.startswith("FERRY_")}
+        worker = subprocess.Popen(
+            [
+                *ferry_command(),
+                "worker",
+                "--database-url",
+                postgres_url,
+                "--data-dir",
+                str(server.data_dir),  # the same secret key as the server's
+                "--local-registry",
+                local.url,
+            ],
+            stdout=(tmp_path / "worker.log").open("wb"),
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        wait_until(
+            lambda: (
+                True
+                if "is taking work from the task queue" in (tmp_path / "worker.log").read_text()
+                else None
+            ),
+            timeout=30,
+            what="the worker to start",
+        )
+        try:
+            with server.client() as api:
+                created = api.post(
+                    "/registries", json={"name": "dest", "type": "docker-registry", "url": registry_b.url}
+                )
+                assert created.status_code == 201, created.text
+                dest = int(created.headers["Location"].rsplit("/", 1)[1])
+                rule = {
+                    "name": "through-the-queue",
+                    "src_registry": None,
+                    "dest_registry": {"id": dest},
+                    "dest_namespace": "mirror",
+                    "dest_namespace_replace_count": 1,
+                    "trigger": {"type": "manual", "trigger_settings": {"cron": ""}},
+                    "filters": [],
+                    "enabled": True,
+                }
+                policy = api.post("/replication/policies", json=rule)
+                assert policy.status_code == 201, policy.text
+                policy_id = int(policy.headers["Location"].rsplit("/", 1)[1])
+                started = api.post("/replication/executions", json={"policy_id": policy_id})
+                execution_id = int(started.headers["Location"].rsplit("/", 1)[1])
+                deadline = time.monotonic() + DEADLINE
+                while (found := api.get(f"/replication/executions/{execution_id}").json())[
+                    "status"
+                ] == "InProgress":
+                    assert time.monotonic() < deadline, server.log_tail()
+                    time.sleep(0.2)
+                assert found["status"] == "Succeed", found
+                assert found["total"] == 6
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(timeout=30) == 0, (tmp_path / "worker.log").read_text()
+    finally:
+        server.stop()
+    for repository, digest in digests.items():
+        assert inspect_raw_digest(registry_b, "mirror/" + repository.split("/")[1], "v1") == digest

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -134,6 +135,8 @@ def _local(flags: dict[str, Any]) -> Registry | None:
 
 
 async def worker_command(flags: dict[str, Any], open_store: Opener, settings: DispatcherSettings) -> None:
+    if not flags["until_idle"]:
+        _stop_on_signals()
     store = await open_store(flags)
     try:
         service = ReplicationService(
@@ -145,12 +148,28 @@ async def worker_command(flags: dict[str, Any], open_store: Opener, settings: Di
         if flags["until_idle"]:
             await service.run_until_idle()
             return
+        source = "the task queue" if service.queue is not None else _where(flags)
+        print(f"ferry worker {service.dispatcher.owner} is taking work from {source}", file=sys.stderr)
         async with asyncio.TaskGroup() as group:  # one failing ends all
             group.create_task(service.run_workers(), name="ferry-workers")
             group.create_task(Scheduler(service).run(), name="ferry-scheduler")
             group.create_task(Watcher(service).run(), name="ferry-watcher")
+    except asyncio.CancelledError:
+        # SIGTERM or Ctrl-C: running tasks were released for other workers; a clean exit
+        print("ferry worker stopped; its running tasks were released for other workers", file=sys.stderr)
     finally:
         await store.close()
+
+
+def _stop_on_signals() -> None:
+    """SIGTERM and SIGINT end the worker cleanly (systemd stops services with SIGTERM)."""
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    if main is None:
+        return
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, main.cancel)
 
 
 async def list_command(flags: dict[str, Any], open_store: Opener) -> None:
