@@ -57,7 +57,7 @@ class Workers:
         self.directory = directory
         self.processes: list[subprocess.Popen[bytes]] = []
 
-    def start(self, count: int, *, tasks: int = 4) -> None:
+    def start(self, count: int, *, tasks: int = 4, registry_limit: int = 16) -> None:
         env = {key: value for key, value in os.environ.items() if not key.startswith("FERRY_")}
         env["FERRY_SECRET_KEY"] = KEY
         for _ in range(count):
@@ -76,6 +76,8 @@ class Workers:
                         str(self.directory / f"data-{number}"),
                         "--tasks",
                         str(tasks),
+                        "--registry-task-limit",
+                        str(registry_limit),
                     ],
                     stdout=log,
                     stderr=subprocess.STDOUT,
@@ -248,6 +250,32 @@ async def test_a_worker_killed_mid_copy_leaves_its_tasks_to_the_others(
         assert inspect_raw_digest(registry_b, "mirror/" + repository.split("/")[1], "v1") == digest
 
 
+async def test_the_registry_limit_holds_across_workers(
+    store: Store, postgres_url: str, registry: RegistryServer, registry_b: RegistryServer, tmp_path: Path
+) -> None:
+    digests = seed(registry, 9)
+    with HoldingProxy(registry_b) as slow, workers(postgres_url, registry.url, tmp_path) as group:
+        policy = await add_rule(store, slow.url)
+        slow.hold()
+        group.start(3, tasks=4, registry_limit=2)
+        execution = await ReplicationService(store).start_execution(policy)
+        deadline = time.monotonic() + DEADLINE
+        while slow.held < 2:  # two tasks are copying, held by the destination
+            assert time.monotonic() < deadline, group.logs()
+            await asyncio.sleep(0.1)
+        for _ in range(20):  # 12 task slots in 3 workers, but the registry takes 2 at a time
+            running = (await store.executions.get(execution.id)).counts.in_progress
+            tasks, _ = await store.tasks.list_tasks(TaskQuery(execution.id, limit=100))
+            assert sum(task.status is JobStatus.RUNNING for task in tasks) == 2
+            await asyncio.sleep(0.1)
+        slow.release()
+        ended = await wait_for(store, execution.id)
+        assert ended.status is JobStatus.SUCCESS, group.logs()
+        assert running == 9  # pending ones count as in progress, as in Harbor
+    for repository, digest in digests.items():
+        assert inspect_raw_digest(registry_b, "mirror/" + repository.split("/")[1], "v1") == digest
+
+
 async def test_a_stop_reaches_every_worker(
     store: Store, postgres_url: str, registry: RegistryServer, registry_b: RegistryServer, tmp_path: Path
 ) -> None:
@@ -316,7 +344,7 @@ def test_ferry_serve_on_postgresql_and_a_worker_replicate_through_the_queue(
                 )
                 assert created.status_code == 201, created.text
                 dest = int(created.headers["Location"].rsplit("/", 1)[1])
-                rule = {
+                rule: dict[str, object] = {
                     "name": "through-the-queue",
                     "src_registry": None,
                     "dest_registry": {"id": dest},
