@@ -375,6 +375,12 @@ async def test_adapters_and_adapterinfos(api: httpx.AsyncClient) -> None:
         "endpoint_type": "EndpointPatternTypeFree",
         "endpoints": [],
     }
+    assert infos["docker-registry"]["credential_pattern"] is None
+    credentials = infos["ali-acr"]["credential_pattern"]
+    assert credentials["access_key_type"] == "AccessKeyTypeStandard"
+    assert credentials["access_secret_type"] == "AccessSecretTypePass"
+    assert "fixed password" in credentials["access_secret_data"]
+    assert "AccessKey ID" in credentials["access_key_data"]
 
 
 async def test_a_ping_by_id_records_the_stored_registry_status(

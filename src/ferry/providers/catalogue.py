@@ -58,6 +58,28 @@ _ENDPOINT_PATTERNS: dict[RegistryType, dict[str, Any]] = {
     },
 }
 
+
+def _credentials(key: str, secret: str) -> dict[str, str]:
+    """Harbor's ``credential_pattern``: standard fields, with what goes in each."""
+    return {
+        "access_key_type": "AccessKeyTypeStandard",
+        "access_key_data": key,
+        "access_secret_type": "AccessSecretTypePass",
+        "access_secret_data": secret,
+    }
+
+
+_CREDENTIAL_PATTERNS: dict[RegistryType, dict[str, str]] = {
+    RegistryType.ALI_ACR: _credentials(
+        "the account name (e.g. example@aliyun.com), or an AccessKey ID (LTAI…)",
+        "the fixed password set under Access Credential (访问凭证), or the AccessKey Secret",
+    ),
+    RegistryType.HARBOR: _credentials("a Harbor user or robot account", "its password or secret"),
+    RegistryType.DOCKER_HUB: _credentials(
+        "the Docker Hub user name", "its password or a personal access token"
+    ),
+}
+
 _DESCRIPTIONS: dict[RegistryType, str] = {
     RegistryType.DOCKER_REGISTRY: "any registry speaking the OCI distribution API",
     RegistryType.HARBOR: "a Harbor instance",
@@ -122,7 +144,7 @@ def adapter_infos() -> dict[str, dict[str, Any]]:
     return {
         kind.value: {
             "endpoint_pattern": _ENDPOINT_PATTERNS.get(kind, _FREE),
-            "credential_pattern": None,
+            "credential_pattern": _CREDENTIAL_PATTERNS.get(kind),
         }
         for kind in RegistryType
     }
