@@ -18,6 +18,9 @@ import re
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+ACR_DISPLAY_NAME = "Alibaba Cloud CR"
+"""The provider as Harbor's form and the guide name it."""
+
 
 class Edition(StrEnum):
     PERSONAL = "personal"

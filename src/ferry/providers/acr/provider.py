@@ -26,6 +26,7 @@ from ferry.distribution.options import Credentials, RegistryOptions
 from ferry.distribution.vendor import VendorApi
 from ferry.errors import Denied, InvalidInput, RequestContext, Unauthorized
 from ferry.providers.acr.hosts import (
+    ACR_DISPLAY_NAME,
     AcrInstance,
     Edition,
     is_access_key_id,
@@ -49,7 +50,7 @@ RENEW_MARGIN_SECONDS = 300.0
 
 class AcrProvider(RegistryProvider):
     kind = RegistryType.ALI_ACR
-    display_name = "Alibaba Cloud CR"
+    display_name = ACR_DISPLAY_NAME
 
     def __init__(self, endpoint: Endpoint, client_settings: ClientSettings | None = None) -> None:
         super().__init__(endpoint, client_settings)
