@@ -20,10 +20,11 @@ import secrets
 import signal
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -49,6 +50,7 @@ from ferry.jobs.watcher import Watcher
 from ferry.notify.notifier import Notifier
 from ferry.replication.domain.registry import Registry, RegistryType, local_registry
 from ferry.services import Services
+from ferry.store import Store
 from ferry.web.app import create_web_app
 from ferry.web.sessions import WebSettings
 
@@ -177,34 +179,7 @@ async def serve(settings: ServerSettings, *, on_ready: Callable[[Ready], None]) 
             store.accounts, password=settings.admin_password, now=datetime.now(UTC)
         )
         local, managed = await _local_registry(settings)
-        metrics = Metrics(version=__version__)
-        store.execution_ends.subscribe(metrics.execution_ended)
-        service = ReplicationService(
-            store,
-            local_registry=local,
-            settings=settings.dispatcher,
-            metrics=metrics,
-            queue_url=queue_url_for(settings.database_url, settings.task_queue),
-        )
-        events = EventProcessor(service)
-        notifier = Notifier(
-            store, local_registry=local, hostname=public_hostname(settings.host), owner=worker_identity()
-        )
-        store.execution_ends.subscribe(lambda ended: notifier.wake())
-        services = Services(
-            store=store,
-            service=service,
-            authenticator=Authenticator(store.accounts, clock=lambda: datetime.now(UTC)),
-            local_registry=local,
-            clock=lambda: datetime.now(UTC),
-            ping=ping_registry,
-            version=__version__,
-            metrics=metrics,
-            metrics_sign_in=settings.metrics_auth,
-            notify_token=notify_token(settings.data_dir),
-            events=events,
-            notifier=notifier,
-        )
+        services = build_services(settings, store, local)
         config = uvicorn.Config(
             create_service_app(services, web=WebSettings(session_key=session_key(settings.data_dir))),
             log_level="warning",
@@ -214,17 +189,7 @@ async def serve(settings: ServerSettings, *, on_ready: Callable[[Ready], None]) 
         )
         ready = Ready(settings.url, local.url if local else None, generated, settings.data_dir)
         server = _AnnouncingServer(config, lambda: on_ready(ready))
-        background = [
-            asyncio.create_task(service.run_workers(), name="ferry-workers"),
-            asyncio.create_task(
-                refresh_health_forever(store, every_seconds=settings.health_refresh_seconds),
-                name="ferry-health",
-            ),
-            asyncio.create_task(Scheduler(service).run(), name="ferry-scheduler"),
-            asyncio.create_task(events.run(), name="ferry-events"),
-            asyncio.create_task(notifier.run(), name="ferry-webhooks"),
-            asyncio.create_task(Watcher(service, observer=metrics).run(), name="ferry-watcher"),
-        ]
+        background = start_background_work(settings, services)
         try:
             await server.serve(sockets=[sock])
         finally:
@@ -238,6 +203,58 @@ async def serve(settings: ServerSettings, *, on_ready: Callable[[Ready], None]) 
         if managed is not None:
             await managed.stop()
         await store.close()
+
+
+def build_services(settings: ServerSettings, store: Store, local: Registry | None) -> Services:
+    """Everything the API and the web UI call, wired once: the replication service (and its task
+    queue on PostgreSQL), metrics, the event processor and the webhook notifier."""
+    metrics = Metrics(version=__version__)
+    store.execution_ends.subscribe(metrics.execution_ended)
+    service = ReplicationService(
+        store,
+        local_registry=local,
+        settings=settings.dispatcher,
+        metrics=metrics,
+        queue_url=queue_url_for(settings.database_url, settings.task_queue),
+    )
+    notifier = Notifier(
+        store, local_registry=local, hostname=public_hostname(settings.host), owner=worker_identity()
+    )
+    store.execution_ends.subscribe(lambda ended: notifier.wake())
+    return Services(
+        store=store,
+        service=service,
+        authenticator=Authenticator(store.accounts, clock=lambda: datetime.now(UTC)),
+        local_registry=local,
+        clock=lambda: datetime.now(UTC),
+        ping=ping_registry,
+        version=__version__,
+        metrics=metrics,
+        metrics_sign_in=settings.metrics_auth,
+        notify_token=notify_token(settings.data_dir),
+        events=EventProcessor(service),
+        notifier=notifier,
+    )
+
+
+def start_background_work(settings: ServerSettings, services: Services) -> list[asyncio.Task[None]]:
+    """The loops that run beside the API until the server stops: the workers, the health refresh,
+    the cron tick, event handling, webhook delivery and the watcher of remote sources."""
+    service = services.service
+    loops: list[tuple[str, Coroutine[Any, Any, None]]] = [
+        ("ferry-workers", service.run_workers()),
+        (
+            "ferry-health",
+            refresh_health_forever(services.store, every_seconds=settings.health_refresh_seconds),
+        ),
+        ("ferry-scheduler", Scheduler(service).run()),
+        ("ferry-watcher", Watcher(service, observer=services.metrics).run()),
+    ]
+    if services.events is not None:
+        loops.append(("ferry-events", services.events.run()))
+    if services.notifier is not None:
+        loops.append(("ferry-webhooks", services.notifier.run()))
+    return [asyncio.create_task(loop, name=name) for name, loop in loops]
 
 
 class _AnnouncingServer(uvicorn.Server):
