@@ -37,7 +37,9 @@ from ferry.errors import FerryError
 from ferry.jobs.dispatcher import DestinationBusy, Dispatcher
 
 QUEUE = "ferry"
-"""The procrastinate queue of ferry's jobs (the name migration 0007's triggers use)."""
+"""The procrastinate queue of ferry's tasks (the name migration 0007's triggers use)."""
+PLANNING_QUEUE = "ferry-plan"
+"""The queue of plannings: a worker takes a job of each queue only for a free slot of its kind."""
 
 log = logging.getLogger("ferry.queue")
 
@@ -51,6 +53,9 @@ class QueueSettings:
     janitor_seconds: float = 10.0
     busy_retry_seconds: int = 1
     """How long a task waits when its destination registry is at its limit."""
+    poll_seconds: float = 1.0
+    """How often a worker with a free slot looks for jobs besides the queue's notifications (a
+    job retried for a busy registry is found this way)."""
 
 
 def libpq_url(database_url: str) -> str:
@@ -78,7 +83,7 @@ class TaskQueue:
         async def run_task(context: JobContext, task_id: int) -> None:
             await self._guarded(f"task {task_id}", lambda: dispatcher.run_claimed_task(task_id))
 
-        @self.app.task(name="ferry.plan_execution", queue=QUEUE, pass_context=True)
+        @self.app.task(name="ferry.plan_execution", queue=PLANNING_QUEUE, pass_context=True)
         async def plan_execution(context: JobContext, execution_id: int) -> None:
             await self._guarded(
                 f"planning of execution {execution_id}", lambda: dispatcher.run_claimed_planning(execution_id)
@@ -94,32 +99,37 @@ class TaskQueue:
         except FerryError as exc:
             log.warning("%s could not run here: %s", what, exc)
 
-    async def run(self, *, concurrency: int) -> None:
-        """Take jobs until cancelled; cancelled, the dispatcher first releases running tasks."""
+    async def run(self, *, tasks: int, plannings: int) -> None:
+        """Take up to ``tasks`` task jobs and ``plannings`` planning jobs at once until cancelled.
+        A worker fetches a job only for a free slot, so a busy process leaves work to idle ones."""
         async with self.app.open_async():
-            janitor = asyncio.create_task(self._janitor(), name="ferry-queue-janitor")
-            worker = asyncio.create_task(
-                self.app.run_worker_async(
-                    queues=[QUEUE],
-                    concurrency=concurrency,
-                    name=self._dispatcher.owner,
-                    install_signal_handlers=False,
-                    update_heartbeat_interval=self._settings.heartbeat_seconds,
-                    stalled_worker_timeout=self._settings.stalled_seconds,
-                    delete_jobs="successful",
-                    listen_notify=True,
-                ),
-                name="ferry-queue-worker",
-            )
+            loops = [
+                asyncio.create_task(self._worker(QUEUE, tasks), name="ferry-queue-tasks"),
+                asyncio.create_task(self._worker(PLANNING_QUEUE, plannings), name="ferry-queue-plannings"),
+                asyncio.create_task(self._janitor(), name="ferry-queue-janitor"),
+            ]
             try:
-                await asyncio.gather(worker, janitor)
+                await asyncio.gather(*loops)
             finally:
-                janitor.cancel()
-                worker.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await janitor
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await worker
+                for loop in loops:
+                    loop.cancel()
+                for loop in loops:
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await loop
+
+    async def _worker(self, queue: str, concurrency: int) -> None:
+        await self.app.run_worker_async(
+            queues=[queue],
+            concurrency=concurrency,
+            name=f"{self._dispatcher.owner}/{queue}",
+            install_signal_handlers=False,
+            update_heartbeat_interval=self._settings.heartbeat_seconds,
+            stalled_worker_timeout=self._settings.stalled_seconds,
+            fetch_job_polling_interval=self._settings.poll_seconds,
+            shutdown_graceful_timeout=10.0,
+            delete_jobs="successful",
+            listen_notify=True,
+        )
 
     async def _janitor(self) -> None:
         """Close the jobs of dead workers, and queue again the work left without a job. A dead
@@ -129,11 +139,13 @@ class TaskQueue:
         while True:
             await asyncio.sleep(self._settings.janitor_seconds)
             try:
-                stalled = list(
-                    await manager.get_stalled_jobs(
-                        queue=QUEUE, seconds_since_heartbeat=self._settings.stalled_seconds
+                stalled = [
+                    job
+                    for queue in (QUEUE, PLANNING_QUEUE)
+                    for job in await manager.get_stalled_jobs(
+                        queue=queue, seconds_since_heartbeat=self._settings.stalled_seconds
                     )
-                )
+                ]
                 for job in stalled:
                     await manager.finish_job(job, status=Status.FAILED, delete_job=True)
                 if stalled:

@@ -82,7 +82,7 @@ class ReplicationService:
         settings = settings or DispatcherSettings()
         if queue_url is not None:
             settings = replace(settings, poll=False)
-        self._concurrency = settings.max_tasks + settings.max_plannings
+        self._slots = (settings.max_tasks, settings.max_plannings)
         self.dispatcher = Dispatcher(
             store,
             settings,
@@ -104,7 +104,8 @@ class ReplicationService:
             return
         async with asyncio.TaskGroup() as group:
             group.create_task(self.dispatcher.run(), name="ferry-dispatcher")
-            group.create_task(self.queue.run(concurrency=self._concurrency), name="ferry-queue")
+            tasks, plannings = self._slots
+            group.create_task(self.queue.run(tasks=tasks, plannings=plannings), name="ferry-queue")
 
     async def apply(self, rules: RuleFile) -> list[Policy]:
         """Create or update the file's registries and policies, matched by name."""

@@ -8,7 +8,8 @@ truth; these triggers turn every change that makes work runnable into a procrast
   under the queueing lock ``ferry-task-<id>`` so it is never queued twice; a task that leaves
   ``Pending`` before a worker took it (stopped) → its waiting job is deleted;
 - an execution waiting to be planned (``phase = 'planning'`` without an owner: started, or
-  released) → job ``ferry.plan_execution`` under ``ferry-plan-<id>``.
+  released) → job ``ferry.plan_execution`` under ``ferry-plan-<id>``, on its own queue so a
+  worker's planning slots and task slots are counted apart.
 
 Revision ID: 0007_task_queue
 Revises: 0006_provider_settings
@@ -27,6 +28,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 QUEUE = "ferry"
+PLANNING_QUEUE = "ferry-plan"
 
 TRIGGERS = f"""
 CREATE FUNCTION ferry_queue_task() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -52,7 +54,7 @@ CREATE FUNCTION ferry_queue_planning() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF NEW.phase = 'planning' AND NEW.owner IS NULL THEN
         INSERT INTO procrastinate_jobs (queue_name, task_name, queueing_lock, args)
-        VALUES ('{QUEUE}', 'ferry.plan_execution', 'ferry-plan-' || NEW.id,
+        VALUES ('{PLANNING_QUEUE}', 'ferry.plan_execution', 'ferry-plan-' || NEW.id,
                 jsonb_build_object('execution_id', NEW.id))
         ON CONFLICT (queueing_lock) WHERE status = 'todo' DO NOTHING;
     END IF;
