@@ -317,12 +317,22 @@ def _run(args: argparse.Namespace, argv: list[str] | None) -> int:
         return 130  # a partial run never overwrites the report
     if not args.no_docs:
         command = "python benchmarks/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
-        DOCS.write_text(
-            markdown(run, results_file=str(results_file.relative_to(ROOT)), command=command.strip())
-        )
+        report = markdown(run, results_file=str(results_file.relative_to(ROOT)), command=command.strip())
+        DOCS.write_text(report + kept_sections(DOCS.read_text() if DOCS.exists() else ""))
         print(f"report: {DOCS.relative_to(ROOT)}")
     correct = all(not trial.problems for result in results for trial in result.trials)
     return 0 if correct else 1
+
+
+def kept_sections(previous: str) -> str:
+    """Sections other benchmarks generate into the same file (``benchmarks/scale_out.py``, between
+    its markers): a run of this one keeps them."""
+    from benchmarks.scale_out import BEGIN, END
+
+    start, end = previous.find(BEGIN), previous.find(END)
+    if start < 0 or end < start:
+        return ""
+    return "\n" + previous[start : end + len(END)] + "\n"
 
 
 if __name__ == "__main__":

@@ -88,7 +88,7 @@ def queue_options(function: F) -> F:
             "off with SQLite (one machine).",
         ),
         click.option(
-            "--registry-task-limit", type=click.IntRange(1, 1024), default=16, show_default=True,
+            "--registry-task-limit", type=click.IntRange(1, 1024), default=32, show_default=True,
             help="Tasks running against one destination registry at once, across all processes "
             "sharing the task queue.",
         ),
@@ -106,7 +106,7 @@ def _settings(flags: dict[str, Any]) -> DispatcherSettings:
         max_tasks=flags["max_tasks"],
         copy_concurrency=flags["concurrency"],
         retry=TaskRetryPolicy(attempts=flags["attempts"], base_delay=flags["retry_delay"]),
-        registry_task_limit=flags.get("registry_task_limit") or 16,
+        registry_task_limit=flags.get("registry_task_limit") or 32,
     )
 
 

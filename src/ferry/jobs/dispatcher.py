@@ -47,7 +47,7 @@ class DispatcherSettings:
     retry: TaskRetryPolicy = field(default_factory=TaskRetryPolicy)
     poll: bool = True
     """Claim work by polling the store (one machine); off when the task queue hands work in."""
-    registry_task_limit: int = 16
+    registry_task_limit: int = 32
     """Tasks running against one destination registry at once, across every process sharing the
     database (applied to the work the task queue hands in)."""
 
