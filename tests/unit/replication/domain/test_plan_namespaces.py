@@ -25,4 +25,3 @@ from .builders import name, valid_policy
 def test_literal_first_components_are_the_namespaces(patterns: list[str], expected: list[str]) -> None:
     policy = valid_policy(*(name(pattern) for pattern in patterns))
     assert name_filter_namespaces(policy) == expected
-
