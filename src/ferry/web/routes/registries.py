@@ -12,27 +12,28 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from starlette.datastructures import FormData
 
-from ferry.errors import InvalidInput, PreconditionFailed, RecordConflict
+from ferry.errors import InvalidInput, RecordConflict
 from ferry.jobs.health import PingOutcome
 from ferry.providers.catalogue import endpoint_choices, endpoint_is_fixed, provider_name
 from ferry.replication.domain.registry import Registry, RegistryType
 from ferry.services import registries as endpoints
 from ferry.web.forms import FormErrors, RegistryForm, form_errors, kept_settings, text
+from ferry.web.routes.list_screen import ListScreen
 from ferry.web.sessions import FlashKind
-from ferry.web.templating import render_fragment, render_page
+from ferry.web.templating import render_fragment
 from ferry.web.visit import SignedInForm, SignedInVisit, Visit
 
 router = APIRouter()
 
 LIST_PATH = "/ui/registries"
+SCREEN = ListScreen(LIST_PATH, nav="registries")
 FRAGMENT_HEADER = "x-ferry-fragment"
 
 
 @router.get(LIST_PATH)
 async def list_registries(visit: SignedInVisit) -> Response:
     registries = await visit.services.store.registries.list_registries()
-    context = {"title": visit.gettext("Registries"), "nav": "registries", "registries": registries}
-    return render_page(visit, "registries/list.html", context)
+    return SCREEN.page(visit, "registries/list.html", visit.gettext("Registries"), {"registries": registries})
 
 
 @router.get(LIST_PATH + "/new")
@@ -60,23 +61,18 @@ async def post_edit_registry(visit: SignedInVisit, form: SignedInForm, registry_
 @router.post(LIST_PATH + "/{registry_id}/delete")
 async def delete_registry(visit: SignedInVisit, form: SignedInForm, registry_id: int) -> Response:
     """Without ``confirm=yes`` (no script to ask), a page that asks first."""
-    store = visit.services.store
-    registry = await store.registries.get(registry_id)
-    if text(form, "confirm") != "yes":
-        context = {
-            "title": visit.gettext("Confirm Endpoint Deletion"),
-            "nav": "registries",
-            "registry": registry,
-        }
-        return render_page(visit, "registries/delete.html", context)
-    try:
-        await store.registries.delete(registry_id)
-    except PreconditionFailed as exc:
-        intro = visit.gettext("The endpoint cannot be deleted while replication rules use it:")
-        visit.flash(FlashKind.ERROR, f"{intro} {exc}")
-    else:
-        visit.flash(FlashKind.SUCCESS, visit.gettext("Endpoint %(name)s deleted.", name=registry.name))
-    return visit.redirect(LIST_PATH)
+    registries = visit.services.store.registries
+    registry = await registries.get(registry_id)
+    return await SCREEN.delete(
+        visit,
+        form,
+        delete=lambda: registries.delete(registry_id),
+        asking="registries/delete.html",
+        title=visit.gettext("Confirm Endpoint Deletion"),
+        context={"registry": registry},
+        deleted=visit.gettext("Endpoint %(name)s deleted.", name=registry.name),
+        refused=visit.gettext("The endpoint cannot be deleted while replication rules use it:"),
+    )
 
 
 @router.post(LIST_PATH + "/{registry_id}/test")
@@ -145,8 +141,6 @@ def _form_page(
     title = visit.gettext("New Endpoint") if stored is None else visit.gettext("Edit Endpoint")
     action = LIST_PATH + ("/new" if stored is None else f"/{stored.id}/edit")
     context = {
-        "title": title,
-        "nav": "registries",
         "form": entered,
         "stored": stored,
         "action": action,
@@ -156,7 +150,7 @@ def _form_page(
         "providers": [_provider(kind) for kind in RegistryType],
         "kept_settings": kept_settings(stored),
     }
-    return render_page(visit, "registries/form.html", context, status=status)
+    return SCREEN.page(visit, "registries/form.html", title, context, status=status)
 
 
 def _provider(kind: RegistryType) -> dict[str, object]:

@@ -26,14 +26,16 @@ from ferry.replication.domain.webhooks import (
 )
 from ferry.services import webhooks as notifications
 from ferry.web.forms import FormErrors, text
+from ferry.web.routes.list_screen import ListScreen
 from ferry.web.sessions import FlashKind
-from ferry.web.templating import render_fragment, render_page
+from ferry.web.templating import render_fragment
 from ferry.web.visit import SignedInForm, SignedInVisit, Visit
 from ferry.web.webhook_form import WebhookForm
 
 router = APIRouter()
 
 LIST_PATH = "/ui/webhooks"
+SCREEN = ListScreen(LIST_PATH, nav="webhooks")
 FRAGMENT_HEADER = "x-ferry-fragment"
 HISTORY_PAGE_SIZE = 50
 EVENT_ORDER = (EventType.REPLICATION_FINISHED, EventType.REPLICATION_FAILED, EventType.REPLICATION)
@@ -76,14 +78,17 @@ async def post_edit_webhook(visit: SignedInVisit, form: SignedInForm, webhook_id
 @router.post(LIST_PATH + "/{webhook_id}/delete")
 async def delete_webhook(visit: SignedInVisit, form: SignedInForm, webhook_id: int) -> Response:
     """Without ``confirm=yes`` (no script to ask), a page that asks first."""
-    store = visit.services.store
-    webhook = await store.webhooks.get(webhook_id)
-    if text(form, "confirm") != "yes":
-        context = {"title": visit.gettext("Confirm Webhook Deletion"), "nav": "webhooks", "webhook": webhook}
-        return render_page(visit, "webhooks/delete.html", context)
-    await store.webhooks.delete(webhook_id)
-    visit.flash(FlashKind.SUCCESS, visit.gettext("Webhook %(name)s deleted.", name=webhook.name))
-    return visit.redirect(LIST_PATH)
+    webhooks = visit.services.store.webhooks
+    webhook = await webhooks.get(webhook_id)
+    return await SCREEN.delete(
+        visit,
+        form,
+        delete=lambda: webhooks.delete(webhook_id),
+        asking="webhooks/delete.html",
+        title=visit.gettext("Confirm Webhook Deletion"),
+        context={"webhook": webhook},
+        deleted=visit.gettext("Webhook %(name)s deleted.", name=webhook.name),
+    )
 
 
 @router.post(LIST_PATH + "/{webhook_id}/test")
@@ -105,15 +110,14 @@ async def delivery_history(visit: SignedInVisit, webhook_id: int, page: int = 1)
         webhook_id, offset=(page - 1) * HISTORY_PAGE_SIZE, limit=HISTORY_PAGE_SIZE
     )
     context = {
-        "title": visit.gettext("Delivery history of %(name)s", name=webhook.name),
-        "nav": "webhooks",
         "webhook": webhook,
         "deliveries": [(delivery, mask_secrets(delivery.last_error, webhook)) for delivery in deliveries],
         "page": page,
         "total": total,
         "last_page": max(1, -(-total // HISTORY_PAGE_SIZE)),
     }
-    return render_page(visit, "webhooks/deliveries.html", context)
+    title = visit.gettext("Delivery history of %(name)s", name=webhook.name)
+    return SCREEN.page(visit, "webhooks/deliveries.html", title, context)
 
 
 def mask_secrets(message: str, webhook: WebhookPolicy) -> str:
@@ -131,15 +135,8 @@ async def _list_page(visit: Visit, tested: dict[str, Any] | None = None) -> Resp
     for webhook in await store.webhooks.list_policies():
         newest, _ = await store.deliveries.list_deliveries(webhook.id, offset=0, limit=1)
         rows.append(WebhookRow(webhook, newest[0] if newest else None))
-    context = {
-        "title": visit.gettext("Webhooks"),
-        "nav": "webhooks",
-        "rows": rows,
-        "tested": None,
-        "checks": [],
-        **(tested or {}),
-    }
-    return render_page(visit, "webhooks/list.html", context)
+    context = {"rows": rows, "tested": None, "checks": [], **(tested or {})}
+    return SCREEN.page(visit, "webhooks/list.html", visit.gettext("Webhooks"), context)
 
 
 def _check(check: TargetCheck, webhook: WebhookPolicy) -> dict[str, Any]:
@@ -182,8 +179,6 @@ def _form_page(
 ) -> Response:
     title = visit.gettext("New Webhook") if stored is None else visit.gettext("Edit Webhook")
     context = {
-        "title": title,
-        "nav": "webhooks",
         "form": entered,
         "stored": stored,
         "action": LIST_PATH + ("/new" if stored is None else f"/{stored.id}/edit"),
@@ -192,4 +187,4 @@ def _form_page(
         "target_types": [kind.value for kind in TargetType],
         "payload_formats": [kind.value for kind in PayloadFormat],
     }
-    return render_page(visit, "webhooks/form.html", context, status=status)
+    return SCREEN.page(visit, "webhooks/form.html", title, context, status=status)
