@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,8 +25,10 @@ from fastapi import FastAPI
 from ferry import __version__
 from ferry.auth.authenticator import ADMIN, Authenticator
 from ferry.auth.throttle import SignInThrottle
+from ferry.jobs.dispatcher import DispatcherSettings
 from ferry.jobs.health import ping_registry
 from ferry.jobs.service import ReplicationService
+from ferry.replication.domain.registry import Registry
 from ferry.server import create_service_app
 from ferry.services import Services
 from ferry.store import Store
@@ -106,22 +109,41 @@ async def web_store(tmp_path: Path) -> AsyncIterator[Store]:
         await store.close()
 
 
-@pytest.fixture
-async def web(web_store: Store) -> WebFerry:
-    await web_store.accounts.set_password_hash(ADMIN, admin_password_hash(), now=datetime.now(UTC))
+async def compose_web(
+    store: Store, *, local: Registry | None = None, dispatch: DispatcherSettings | None = None
+) -> WebFerry:
+    """The app ``ferry serve`` composes over ``store`` (the admin's password set first), with
+    ``local`` as its local registry and ``dispatch`` as its dispatcher's settings. Nothing runs
+    the dispatcher."""
+    await store.accounts.set_password_hash(ADMIN, admin_password_hash(), now=datetime.now(UTC))
     monotonic = FakeMonotonic()
     throttle = SignInThrottle(monotonic=monotonic)
     services = Services(
-        store=web_store,
-        service=ReplicationService(web_store, local_registry=None),
-        authenticator=Authenticator(web_store.accounts, clock=lambda: datetime.now(UTC), throttle=throttle),
-        local_registry=None,
+        store=store,
+        service=ReplicationService(store, local_registry=local, settings=dispatch),
+        authenticator=Authenticator(store.accounts, clock=lambda: datetime.now(UTC), throttle=throttle),
+        local_registry=local,
         clock=lambda: datetime.now(UTC),
         ping=ping_registry,
         version=__version__,
     )
     app = create_service_app(services, web=WebSettings(session_key=SESSION_KEY))
-    return WebFerry(app, services, web_store, throttle, monotonic)
+    return WebFerry(app, services, store, throttle, monotonic)
+
+
+@asynccontextmanager
+async def signed_in(web: WebFerry) -> AsyncIterator[Visitor]:
+    """A visitor signed in as admin through the sign-in form."""
+    async with web.client() as client:
+        visitor = Visitor(client)
+        response = await visitor.sign_in()
+        assert response.status_code == 303, page_text(response)
+        yield visitor
+
+
+@pytest.fixture
+async def web(web_store: Store) -> WebFerry:
+    return await compose_web(web_store)
 
 
 @pytest.fixture
@@ -133,8 +155,5 @@ async def anonymous(web: WebFerry) -> AsyncIterator[Visitor]:
 @pytest.fixture
 async def visitor(web: WebFerry) -> AsyncIterator[Visitor]:
     """Signed in as admin through the sign-in form."""
-    async with web.client() as client:
-        signed_in = Visitor(client)
-        response = await signed_in.sign_in()
-        assert response.status_code == 303, page_text(response)
-        yield signed_in
+    async with signed_in(web) as visitor:
+        yield visitor

@@ -18,29 +18,21 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from ferry import __version__
-from ferry.auth.authenticator import ADMIN, Authenticator
-from ferry.auth.throttle import SignInThrottle
-from ferry.jobs.health import ping_registry
-from ferry.jobs.service import ReplicationService
 from ferry.replication.domain.execution import Execution, Task
 from ferry.replication.domain.policy import Filter, FilterType, Policy
 from ferry.replication.domain.registry import Registry, RegistryType, local_registry
-from ferry.server import create_service_app
-from ferry.services import Services
 from ferry.store import Store
 from ferry.store.tasks import TaskQuery, format_log
-from ferry.web.sessions import WebSettings
-from tests.api.conftest import FAST_DISPATCH, FakeMonotonic, admin_password_hash, poll, seed_image
+from tests.api.conftest import FAST_DISPATCH, poll, seed_image
 from tests.store.conftest import a_policy
 from tests.support.client import list_tags
 from tests.support.faults import HoldingProxy
 from tests.support.registry import RegistryServer
 from tests.web.fixtures import (  # noqa: F401  (fixtures)
-    SESSION_KEY,
     Visitor,
     WebFerry,
     anonymous,
+    compose_web,
     page_text,
     visitor,
     web_store,
@@ -53,25 +45,11 @@ CHINESE = {"Accept-Language": "zh-CN,zh;q=0.9"}
 async def web(web_store: Store, registry: RegistryServer) -> AsyncIterator[WebFerry]:
     """The app as ``ferry serve`` composes it, with ``registry`` as the local registry and the
     dispatcher running in the background (the page tests' ``web`` runs nothing)."""
-    now = datetime.now(UTC)
-    await web_store.accounts.set_password_hash(ADMIN, admin_password_hash(), now=now)
-    local = local_registry(type=RegistryType.DOCKER_REGISTRY, url=registry.url, now=now)
-    service = ReplicationService(web_store, local_registry=local, settings=FAST_DISPATCH)
-    monotonic = FakeMonotonic()
-    throttle = SignInThrottle(monotonic=monotonic)
-    services = Services(
-        store=web_store,
-        service=service,
-        authenticator=Authenticator(web_store.accounts, clock=lambda: datetime.now(UTC), throttle=throttle),
-        local_registry=local,
-        clock=lambda: datetime.now(UTC),
-        ping=ping_registry,
-        version=__version__,
-    )
-    app = create_service_app(services, web=WebSettings(session_key=SESSION_KEY))
-    dispatching = asyncio.create_task(service.dispatcher.run(), name="test-dispatcher")
+    local = local_registry(type=RegistryType.DOCKER_REGISTRY, url=registry.url, now=datetime.now(UTC))
+    web = await compose_web(web_store, local=local, dispatch=FAST_DISPATCH)
+    dispatching = asyncio.create_task(web.services.service.dispatcher.run(), name="test-dispatcher")
     try:
-        yield WebFerry(app, services, web_store, throttle, monotonic)
+        yield web
     finally:
         dispatching.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -18,24 +18,25 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from ferry import __version__
-from ferry.auth.authenticator import ADMIN, Authenticator
-from ferry.auth.throttle import SignInThrottle
-from ferry.jobs.health import ping_registry
-from ferry.jobs.service import ReplicationService
 from ferry.replication.domain.policy import Decoration, Filter, FilterType, Policy, Trigger
 from ferry.replication.domain.registry import Registry, RegistryType, local_registry
 from ferry.replication.domain.status import ExecutionStatus, TriggerType
-from ferry.server import create_service_app
-from ferry.services import Services
 from ferry.store import Store
-from ferry.web.sessions import WebSettings
-from tests.api.conftest import FAST_DISPATCH, FakeMonotonic, admin_password_hash
+from tests.api.conftest import FAST_DISPATCH
 from tests.support.blobs import BlobSpec
 from tests.support.client import list_tags
 from tests.support.images import build_image, push_image
 from tests.support.registry import RegistryServer
-from tests.web.fixtures import SESSION_KEY, Visitor, WebFerry, page_text, visitor, web, web_store  # noqa: F401
+from tests.web.fixtures import (  # noqa: F401  (fixtures)
+    Visitor,
+    WebFerry,
+    compose_web,
+    page_text,
+    signed_in,
+    visitor,
+    web,
+    web_store,
+)
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 
@@ -43,29 +44,14 @@ NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 @pytest.fixture
 async def local_web(web_store: Store, registry: RegistryServer) -> WebFerry:
     """The app ``ferry serve`` composes, with ``registry`` as its local registry ("Local")."""
-    await web_store.accounts.set_password_hash(ADMIN, admin_password_hash(), now=datetime.now(UTC))
     local = local_registry(type=RegistryType.DOCKER_REGISTRY, url=registry.url, now=datetime.now(UTC))
-    monotonic = FakeMonotonic()
-    throttle = SignInThrottle(monotonic=monotonic)
-    services = Services(
-        store=web_store,
-        service=ReplicationService(web_store, local_registry=local, settings=FAST_DISPATCH),
-        authenticator=Authenticator(web_store.accounts, clock=lambda: datetime.now(UTC), throttle=throttle),
-        local_registry=local,
-        clock=lambda: datetime.now(UTC),
-        ping=ping_registry,
-        version=__version__,
-    )
-    app = create_service_app(services, web=WebSettings(session_key=SESSION_KEY))
-    return WebFerry(app, services, web_store, throttle, monotonic)
+    return await compose_web(web_store, local=local, dispatch=FAST_DISPATCH)
 
 
 @pytest.fixture
 async def admin(local_web: WebFerry) -> AsyncIterator[Visitor]:
-    async with local_web.client() as client:
-        visitor = Visitor(client)
-        assert (await visitor.sign_in()).status_code == 303
-        yield visitor
+    async with signed_in(local_web) as admin:
+        yield admin
 
 
 @pytest.fixture
@@ -123,6 +109,13 @@ def rule_form(destination: Registry, **fields: str) -> dict[str, str]:
         "action": "save",
     }
     return {**form, **fields}
+
+
+async def post_new_rule(visitor: Visitor, destination: Registry, **fields: str) -> httpx.Response:
+    """NEW REPLICATION RULE as a browser does it: the page opened, then its form posted with
+    ``fields`` changed (see ``rule_form``)."""
+    await visitor.get("/ui/replications/new")
+    return await visitor.post("/ui/replications/new", rule_form(destination, **fields))
 
 
 def field_error(response: httpx.Response, field: str) -> str:
@@ -264,8 +257,8 @@ async def test_the_form_has_every_field_with_harbors_labels(admin: Visitor, dest
 async def test_a_push_rule_made_with_the_form_is_stored_with_its_filters_namespace_and_flattening(
     local_web: WebFerry, admin: Visitor, destination: Registry
 ) -> None:
-    await admin.get("/ui/replications/new")
-    form = rule_form(
+    saved = await post_new_rule(
+        admin,
         destination,
         description="同步镜像到阿里云",
         name_filter="**/nms4cloud-*",
@@ -278,7 +271,6 @@ async def test_a_push_rule_made_with_the_form_is_stored_with_its_filters_namespa
         speed_unit="mbps",
         copy_by_chunk="on",
     )
-    saved = await admin.post("/ui/replications/new", form)
     policy = await stored_rule(local_web, "sync-to-aliyun")
     assert (saved.status_code, saved.headers["location"]) == (303, f"/ui/replications?rule={policy.id}")
     assert "Rule sync-to-aliyun created." in page_text(await admin.get(saved.headers["location"]))
@@ -342,8 +334,8 @@ async def test_editing_a_rule_shows_it_and_saves_every_change(
 async def test_a_pull_rule_copies_into_local_and_may_watch_its_source(
     local_web: WebFerry, admin: Visitor, destination: Registry
 ) -> None:
-    await admin.get("/ui/replications/new")
-    form = rule_form(
+    saved = await post_new_rule(
+        admin,
         destination,
         mode="pull",
         src_registry=str(destination.id),
@@ -352,7 +344,7 @@ async def test_a_pull_rule_copies_into_local_and_may_watch_its_source(
         poll_interval="120",
         cron="0 0 2 * * *",  # typed under Scheduled, then Event Based chosen: not sent
     )
-    assert (await admin.post("/ui/replications/new", form)).status_code == 303
+    assert saved.status_code == 303
     policy = await stored_rule(local_web, "sync-to-aliyun")
     assert (policy.src_registry_id, policy.dest_registry_id) == (destination.id, 0)
     assert policy.trigger == Trigger(TriggerType.EVENT_BASED, poll_interval=120)
@@ -361,29 +353,58 @@ async def test_a_pull_rule_copies_into_local_and_may_watch_its_source(
     assert "watches the source every 120 s" in text
 
 
-async def test_a_mode_that_does_not_fit_the_registries_is_said_next_to_the_registry(
-    admin: Visitor, destination: Registry
+@pytest.mark.parametrize(
+    ("fields", "field", "error_start", "kept"),
+    [
+        pytest.param(  # a mode that does not fit the registries is said next to the registry
+            {"mode": "pull"},
+            "dest_registry",
+            "dest_registry_id: a pull-based rule copies into Local",
+            None,
+            id="mode",
+        ),
+        pytest.param(  # the tag is the second filter
+            {"name_filter": "library/**", "tag_filter": "v[1-"},
+            "tag_filter",
+            "filters[1].value: ",
+            "v[1-",
+            id="tag-pattern",
+        ),
+        pytest.param(
+            {"name": "other", "dest_namespace": "Lgy Images"},
+            "dest_namespace",
+            "dest_namespace: 'Lgy Images' is not a repository path",
+            None,
+            id="namespace",
+        ),
+    ],
+)
+async def test_a_bad_field_is_shown_next_to_it(
+    admin: Visitor,
+    destination: Registry,
+    fields: dict[str, str],
+    field: str,
+    error_start: str,
+    kept: str | None,
 ) -> None:
-    await admin.get("/ui/replications/new")
-    pull = await admin.post("/ui/replications/new", rule_form(destination, mode="pull"))
-    assert pull.status_code == 400
-    assert field_error(pull, "dest_registry").startswith(
-        "dest_registry_id: a pull-based rule copies into Local"
-    )
+    response = await post_new_rule(admin, destination, **fields)
+    assert response.status_code == 400
+    assert field_error(response, field).startswith(error_start)
+    if kept is not None:
+        assert field_value(response, field) == kept
 
 
 async def test_a_bad_cron_is_shown_next_to_the_cron_and_nothing_typed_is_lost(
     local_web: WebFerry, admin: Visitor, destination: Registry
 ) -> None:
-    await admin.get("/ui/replications/new")
-    form = rule_form(
+    response = await post_new_rule(
+        admin,
         destination,
         name_filter="**/nms4cloud-*",
         tag_filter="prod-*, v*",
         trigger_type="scheduled",
         cron="0 2 * * *",
     )
-    response = await admin.post("/ui/replications/new", form)
     assert response.status_code == 400
     assert field_error(response, "cron") == (
         "trigger.cron: '0 2 * * *' has 5 fields, not 6 (put the seconds first: \"0 0 2 * * *\" "
@@ -399,32 +420,11 @@ async def test_a_bad_cron_is_shown_next_to_the_cron_and_nothing_typed_is_lost(
     assert await local_web.store.policies.find_by_name("sync-to-aliyun") is None
 
 
-async def test_a_bad_tag_pattern_is_shown_next_to_the_tag_filter(
-    admin: Visitor, destination: Registry
-) -> None:
-    await admin.get("/ui/replications/new")
-    response = await admin.post(
-        "/ui/replications/new", rule_form(destination, name_filter="library/**", tag_filter="v[1-")
-    )
-    assert response.status_code == 400
-    assert field_error(response, "tag_filter").startswith(
-        "filters[1].value: "
-    )  # the tag is the second filter
-    assert field_value(response, "tag_filter") == "v[1-"
-
-
-async def test_a_bad_namespace_and_a_taken_name_are_shown_next_to_their_fields(
+async def test_a_taken_name_is_shown_next_to_the_name(
     local_web: WebFerry, admin: Visitor, destination: Registry
 ) -> None:
     await local_web.store.policies.add(rule("sync-to-aliyun", destination))
-    await admin.get("/ui/replications/new")
-    bad = await admin.post(
-        "/ui/replications/new", rule_form(destination, name="other", dest_namespace="Lgy Images")
-    )
-    assert field_error(bad, "dest_namespace").startswith(
-        "dest_namespace: 'Lgy Images' is not a repository path"
-    )
-    taken = await admin.post("/ui/replications/new", rule_form(destination))
+    taken = await post_new_rule(admin, destination)
     assert taken.status_code == 400
     assert "already exists" in field_error(taken, "name")
 
@@ -655,9 +655,9 @@ async def test_the_cron_helper_shows_the_next_five_runs_in_utc_and_in_the_time_z
 async def test_without_a_script_show_next_runs_returns_the_form_with_them(
     admin: Visitor, destination: Registry
 ) -> None:
-    await admin.get("/ui/replications/new")
-    form = rule_form(destination, trigger_type="scheduled", cron="0 0 */6 * * *", action="cron")
-    response = await admin.post("/ui/replications/new", form)
+    response = await post_new_rule(
+        admin, destination, trigger_type="scheduled", cron="0 0 */6 * * *", action="cron"
+    )
     assert response.status_code == 200
     assert len(re.findall(r"<li><time ", response.text)) == 5
     assert re.search(r"\d\d:00 UTC", page_text(response))
