@@ -129,6 +129,12 @@ def _write_trace(path: Path, run: ProcessRun, link: LinkStats) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = [f"# {' '.join(run.command)}", f"# wall {run.seconds:.3f} s, exit {run.returncode}"]
     lines += [f"{r.at - run.started:8.3f}  conn {r.connection:4d}  {r.line}" for r in link.requests]
+    lines += ["", "# up-link busy per 250 ms since process start (% of the slot)"]
+    slot = 0.25
+    for index in range(int(run.seconds / slot) + 1):
+        start = run.started + index * slot
+        busy, _, _ = link.busy_between(start, start + slot)
+        lines.append(f"{index * slot:8.2f}  {busy / slot * 100:5.1f}%  {'#' * round(busy / slot * 40)}")
     path.write_text("\n".join(lines) + "\n")
 
 

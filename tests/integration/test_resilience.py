@@ -21,6 +21,7 @@ from tests.support.faults import (
     Matcher,
     RedirectingProxy,
     manifest_request,
+    upload_body,
     upload_patch,
 )
 from tests.support.hostile import HostileRegistry
@@ -219,3 +220,21 @@ async def test_stop_takes_effect_mid_blob_and_leaves_no_manifest(
     async with RegistryClient(registry_b.host) as client:
         assert await client.head_manifest("b", "v1") is None
         assert await client.head_blob("b", Digest.parse(layer.digest)) is None
+
+
+async def test_an_upload_the_registry_forgot_while_the_blob_waited_is_opened_again(
+    registry: RegistryServer, registry_b: RegistryServer
+) -> None:
+    """Uploads are opened before a blob waits for its transfer slot; registries that expire idle
+    uploads answer ``404 BLOB_UPLOAD_UNKNOWN`` by the time the bytes come."""
+    image = build_image([BlobSpec(300_000, seed=21), BlobSpec(2 * MiB, seed=22)])
+    push_image(registry, "library/app", "v1", image)
+    forgetting = FlakyProxy(registry_b, fail_statuses=[404], match=upload_body, code="BLOB_UPLOAD_UNKNOWN")
+    with forgetting:
+        results, recorder = await copy_images(
+            [CopyItem(ref(registry, "library/app:v1"), ref(forgetting, "ns/app:v1"))], registry, forgetting
+        )
+        assert forgetting.failed == 1
+    assert results[0].outcome is ImageOutcome.COPIED, results[0].message
+    assert any("no longer knows the upload" in line for line in recorder.log)
+    assert inspect_raw_digest(registry_b, "ns/app", "v1") == image.digest

@@ -66,7 +66,8 @@ def _path(target: str) -> str:
 class FlakyProxy(ReverseProxy):
     """Answers the first ``len(fail_statuses)`` matching requests with those statuses, then proxies.
 
-    ``retry_after`` is sent verbatim as ``Retry-After`` (seconds or an HTTP date).
+    ``retry_after`` is sent verbatim as ``Retry-After`` (seconds or an HTTP date); ``code`` is the
+    registry error code in the body (by default ``TOOMANYREQUESTS`` for 429, else ``UNAVAILABLE``).
     ``matched`` counts matching requests, ``failed`` how many were refused.
     """
 
@@ -77,8 +78,10 @@ class FlakyProxy(ReverseProxy):
         fail_statuses: list[int],
         retry_after: str | None = None,
         match: Matcher = any_request,
+        code: str | None = None,
     ) -> None:
         super().__init__(upstream)
+        self.code = code
         self.fail_statuses = list(fail_statuses)
         self.retry_after = retry_after
         self.match = match
@@ -94,7 +97,7 @@ class FlakyProxy(ReverseProxy):
         status = self.fail_statuses[self.failed]
         self.failed += 1
         extra = {"Retry-After": self.retry_after} if self.retry_after is not None else {}
-        code = "TOOMANYREQUESTS" if status == 429 else "UNAVAILABLE"
+        code = self.code or ("TOOMANYREQUESTS" if status == 429 else "UNAVAILABLE")
         return json_error(status, code, f"injected failure {self.failed}", extra)
 
 

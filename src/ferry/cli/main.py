@@ -84,7 +84,8 @@ def endpoint_options(function: F) -> F:
             type=click.IntRange(1, 256),
             default=16,
             show_default=True,
-            help="Blob transfers running at once, across all images.",
+            help="Blob transfers running at once, across all images, largest first; as many "
+            "again for blobs under 1 MiB, which move beside the big ones.",
         ),
         click.option(
             "--limit-rate",

@@ -64,7 +64,7 @@ def copy_options(
     rate = parse_size(limit_rate, option="--limit-rate") if limit_rate else None
     return CopyOptions(
         concurrency=concurrency,
-        image_concurrency=max(16, concurrency * 4),
+        image_concurrency=max(256, concurrency * 16),
         override=override,
         limit_rate=rate,
         chunks=ChunkPolicy(

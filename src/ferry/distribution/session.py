@@ -8,7 +8,6 @@ answers auth challenges, retries connection errors, 5xx and 429 with jittered ba
 from __future__ import annotations
 
 import asyncio
-import functools
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -183,16 +182,14 @@ class RegistrySession:
 
 
 def tls_verification(options: RegistryOptions) -> ssl.SSLContext | bool:
+    """What the transport verifies server certificates with: ``False`` (the endpoint is insecure),
+    a context trusting the endpoint's own CA, or ``True`` for the system's CA store."""
     if options.insecure:
         return False
     if options.ca_pem is not None:
         return ssl.create_default_context(cadata=options.ca_pem)
     if options.ca_file is not None:
         return ssl.create_default_context(cafile=str(options.ca_file))
-    return _system_trust()
-
-
-@functools.cache
-def _system_trust() -> ssl.SSLContext:
-    """The system's CA store, loaded once per process (loading it costs ~50 ms) and shared."""
-    return ssl.create_default_context()
+    # The system's CA store: aiohttp's own verifying context, which it loads when it is imported
+    # (loading a CA store costs 30-50 ms of start-up; a second copy would double that).
+    return True

@@ -102,7 +102,15 @@ class Reply:
 
 
 class Transport:
-    """A pool of connections to one registry host (and wherever its redirects and tokens point)."""
+    """Pools of connections to one registry host (and wherever its redirects and tokens point).
+
+    Two lanes of up to ``max_connections`` each: requests that stream a body (blob uploads and
+    downloads) use the bulk lane, every other request (HEAD, POST, manifests, mounts) the control
+    lane. With one shared pool, a blob PUT that had its transfer slot waited for a connection
+    behind hundreds of queued HEADs while the link sat idle, and metadata requests, which are bound
+    by round trips and need many connections, got only what transfers left over. The copy engine's
+    transfer slots bound how many bulk connections are really opened.
+    """
 
     def __init__(
         self,
@@ -119,7 +127,7 @@ class Transport:
             total=None, sock_connect=connect_timeout, sock_read=idle_timeout
         )
         self._user_agent = user_agent
-        self._session: aiohttp.ClientSession | None = None
+        self._sessions: dict[bool, aiohttp.ClientSession] = {}
 
     async def request(
         self,
@@ -136,7 +144,8 @@ class Transport:
         aiohttp drops ``Authorization`` when a redirect leaves the origin, so credentials never
         reach the storage backend a registry redirects blob downloads to.
         """
-        session = self._ensure_session()
+        bulk = stream or not (body is None or isinstance(body, bytes))
+        session = self._ensure_session(bulk=bulk)
         try:
             response = await session.request(
                 method,
@@ -162,23 +171,26 @@ class Transport:
         return Reply.of(response, content)
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        sessions, self._sessions = list(self._sessions.values()), {}
+        for session in sessions:
+            await session.close()
 
-    def _ensure_session(self) -> aiohttp.ClientSession:
-        if self._session is None:
+    def _ensure_session(self, *, bulk: bool) -> aiohttp.ClientSession:
+        session = self._sessions.get(bulk)
+        if session is None:
             connector = aiohttp.TCPConnector(
-                limit=self._max_connections, limit_per_host=0, ssl=self._verify if self._verify else False
+                limit=self._max_connections,
+                limit_per_host=0,
+                ssl=self._verify if self._verify else False,
             )
-            self._session = aiohttp.ClientSession(
+            session = self._sessions[bulk] = aiohttp.ClientSession(
                 connector=connector,
                 timeout=self._timeout,
                 headers={"User-Agent": self._user_agent},
                 trust_env=False,
                 auto_decompress=False,
             )
-        return self._session
+        return session
 
 
 def _failure(exc: BaseException) -> BaseException:

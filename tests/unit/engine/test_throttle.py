@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from ferry.replication.engine.throttle import BandwidthLimiter, PrioritySlots
+from ferry.replication.engine.throttle import SMALL_BLOB, BandwidthLimiter, PrioritySlots, TransferSlots
 
 
 class FakeClock:
@@ -100,3 +100,31 @@ async def test_slots_never_exceed_their_count() -> None:
 
     await asyncio.gather(*(work(size) for size in range(50)))
     assert peak == 3
+
+
+async def test_small_blobs_do_not_wait_behind_big_ones() -> None:
+    slots = TransferSlots(1)
+    # the only large-lane slot is taken, and a config blob still gets going at once
+    async with slots.slot(SMALL_BLOB * 10), slots.slot(SMALL_BLOB - 1):
+        assert slots.in_use == 2
+
+
+async def test_small_blobs_keep_arrival_order_and_big_ones_go_largest_first() -> None:
+    slots = TransferSlots(1)
+    order: list[int] = []
+
+    async def move(size: int) -> None:
+        async with slots.slot(size):
+            order.append(size)
+            await asyncio.sleep(0)
+
+    sizes = [SMALL_BLOB, 30, SMALL_BLOB * 8, 10, SMALL_BLOB * 2, 20]
+    async with slots.slot(SMALL_BLOB), slots.slot(1):  # both lanes busy while everyone queues
+        tasks = [asyncio.create_task(move(size)) for size in sizes]
+        await asyncio.sleep(0)
+    await asyncio.gather(*tasks)
+    large = [size for size in order if size >= SMALL_BLOB]
+    small = [size for size in order if size < SMALL_BLOB]
+    assert large == [SMALL_BLOB * 8, SMALL_BLOB * 2, SMALL_BLOB]
+    assert small == [30, 10, 20]
+    assert slots.in_use == 0

@@ -13,12 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ferry.distribution.client import Mounted, RegistryClient, UploadSession
-from ferry.errors import RegistryError, Unavailable
+from ferry.errors import NotFound, RegistryError, Unavailable
 from ferry.oci.descriptor import Descriptor
 from ferry.oci.digest import Digest
 from ferry.replication.engine.progress import BlobDone, BlobOutcome, BlobQueued, ProgressSink
 from ferry.replication.engine.stream import SourceCursor
-from ferry.replication.engine.throttle import BandwidthLimiter, PrioritySlots
+from ferry.replication.engine.throttle import BandwidthLimiter, TransferSlots
 
 MiB = 1024 * 1024
 
@@ -48,6 +48,8 @@ class BlobRoute:
 
 
 Log = Callable[[str], None]
+#: The destination requests that carry an open upload session (a 404 there means it expired).
+_UPLOAD_OPERATIONS = ("upload blob", "upload chunk", "finish upload")
 InflightKey = tuple[str, Digest, str | None]
 
 
@@ -55,7 +57,7 @@ class BlobMover:
     def __init__(
         self,
         *,
-        slots: PrioritySlots,
+        slots: TransferSlots,
         limiter: BandwidthLimiter,
         chunks: ChunkPolicy,
         attempts: int,
@@ -144,10 +146,7 @@ class BlobMover:
             started = loop.time()
             for attempt in range(1, self._attempts + 1):
                 try:
-                    if self._chunks.applies_to(blob.size):
-                        await self._upload_in_chunks(route, blob, session, log)
-                    else:
-                        await self._upload_whole(route, blob, session)
+                    await self._send(route, blob, session, log)
                     break
                 except Unavailable as exc:
                     session = None
@@ -165,6 +164,26 @@ class BlobMover:
             f"blob {blob.digest.short} uploaded: {blob.size} bytes in {elapsed:.2f}s "
             f"({blob.size / elapsed / MiB:.1f} MiB/s)"
         )
+
+    async def _send(
+        self, route: BlobRoute, blob: Descriptor, session: UploadSession | None, log: Log
+    ) -> None:
+        """One attempt at the blob's bytes. ``session`` was opened before the blob waited for its
+        slot; a registry that expires idle uploads has forgotten it by then (``404
+        BLOB_UPLOAD_UNKNOWN``), so a refused waiting session is replaced once with a new one."""
+        try:
+            if self._chunks.applies_to(blob.size):
+                await self._upload_in_chunks(route, blob, session, log)
+            else:
+                await self._upload_whole(route, blob, session)
+        except NotFound as exc:
+            if session is None or exc.context.operation not in _UPLOAD_OPERATIONS:
+                raise
+            log(
+                f"blob {blob.digest.short}: the registry no longer knows the upload opened before "
+                f"the blob's turn ({exc.message}); opening a new one"
+            )
+            await self._send(route, blob, None, log)
 
     async def _upload_whole(self, route: BlobRoute, blob: Descriptor, session: UploadSession | None) -> None:
         destination = route.destination

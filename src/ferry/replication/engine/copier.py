@@ -27,7 +27,7 @@ from ferry.replication.engine.progress import (
     ignore_progress,
 )
 from ferry.replication.engine.tasks import bounded_map, run_all
-from ferry.replication.engine.throttle import BandwidthLimiter, PrioritySlots
+from ferry.replication.engine.throttle import BandwidthLimiter, TransferSlots
 
 ClientFor = Callable[[str], RegistryClient]
 
@@ -51,11 +51,16 @@ class CopyResult:
 
 @dataclass(frozen=True)
 class CopyOptions:
-    """``concurrency`` bounds blob transfers across the whole run; ``image_concurrency`` bounds
-    images being examined at once (metadata requests never wait behind big layers)."""
+    """``concurrency`` bounds blob transfers across the whole run (per lane: big blobs largest
+    first, small ones beside them); ``image_concurrency`` bounds images in progress at once.
+
+    The blobs of every image in progress queue for the same transfer slots, so a wide image window
+    keeps the link busy across image boundaries: with 64 images, the link idled whenever the window
+    waited for its last shared layer before the next images were even looked at. Each queued blob
+    holds an open upload (opened before its turn, so slots only move bytes)."""
 
     concurrency: int = 16
-    image_concurrency: int = 64
+    image_concurrency: int = 256
     override: bool = True
     limit_rate: int | None = None
     chunks: ChunkPolicy = field(default_factory=ChunkPolicy)
@@ -72,7 +77,7 @@ class CopyEngine:
         self._client_for = client_for
         self._options = options
         self._emit = emit
-        self._slots = PrioritySlots(options.concurrency)
+        self._slots = TransferSlots(options.concurrency)
         self._blobs = BlobMover(
             slots=self._slots,
             limiter=BandwidthLimiter(options.limit_rate),

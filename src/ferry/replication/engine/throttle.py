@@ -1,4 +1,5 @@
-"""Bandwidth limiting and largest-first transfer slots, shared by every transfer of a run."""
+"""Bandwidth limiting and transfer slots (largest first, small blobs in a lane of their own),
+shared by every transfer of a run."""
 
 from __future__ import annotations
 
@@ -104,3 +105,32 @@ class _Slot:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._slots.release()
+
+
+#: Blobs below this size spend more time on round trips than on the wire (a 30 ms round trip at
+#: 400 Mbit/s carries 1.5 MB): image configs, small app layers.
+SMALL_BLOB = 1024 * 1024
+
+
+class TransferSlots:
+    """Two lanes of ``slots`` each: blobs of at least :data:`SMALL_BLOB` largest first, and smaller
+    ones in arrival order.
+
+    With one largest-first queue, every image config (a kilobyte or two) waited until the last big
+    layer had a slot, so the end of a run was hundreds of round-trip-bound uploads and manifest
+    PUTs with the link idle. Small blobs barely use bandwidth; moving them beside the big ones lets
+    images complete throughout the run.
+    """
+
+    def __init__(self, slots: int) -> None:
+        self._large = PrioritySlots(slots)
+        self._small = PrioritySlots(slots)
+
+    @property
+    def in_use(self) -> int:
+        return self._large.in_use + self._small.in_use
+
+    def slot(self, size: int) -> _Slot:
+        if size < SMALL_BLOB:
+            return self._small.slot(0)
+        return self._large.slot(size)
