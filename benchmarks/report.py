@@ -180,11 +180,11 @@ def markdown(run: RunResult, *, results_file: str, command: str) -> str:
                 lines += [f"- `{problem}`" for problem in problems[:20]]
         lines.append("")
     lines += ["## Environment", "", *[f"- {key}: {value}" for key, value in env.items()], ""]
-    lines += _method(link)
+    lines += _method(link, env.get("registry storage", "disk (.work/bench)"))
     return "\n".join(lines)
 
 
-def _method(link: dict[str, object]) -> list[str]:
+def _method(link: dict[str, object], storage: str) -> list[str]:
     handshake = (
         "a new connection's first bytes wait one extra round trip, like a TCP handshake"
         if link.get("handshake")
@@ -202,6 +202,11 @@ def _method(link: dict[str, object]) -> list[str]:
         f"this run: {link.get('check', 'not run')}.",
         "- **Source.** A registry on plain loopback, seeded once per workload with deterministic, "
         "incompressible layers (SHAKE-128 output); both tools read the same source.",
+        f"- **Storage.** Every registry keeps its storage under the run's scratch directory: {storage}. "
+        "On a RAM disk (`tmpfs`, the default when there is room) because on this VM's disk the same "
+        "cold sync took anywhere from 6 to 12 s from one minute to the next: the destination writes "
+        "every byte it receives, and the disk's speed is neither tool's doing. `--workdir .work/bench` "
+        "measures on disk.",
         "- **Commands.** `ferry sync SRC/bench EMU/mirror --flatten 1 --json` (default concurrency "
         "unless a `-jN` column is shown) and `skopeo --policy <accept-anything> sync --all "
         "--preserve-digests --src yaml --dest docker --dest-tls-verify=false <file> EMU/mirror` with "
@@ -237,7 +242,8 @@ def _method(link: dict[str, object]) -> list[str]:
         ".venv/bin/python benchmarks/run.py --workload baseline --ferry-jobs 16 --trace  # + tuned, traces",
         "```",
         "",
-        "Scratch data goes to `.work/bench/` and is deleted after each workload (`--keep` keeps it). "
+        "Scratch data goes to `/dev/shm/ferry-bench/` (or `.work/bench/` when there is no room in RAM) "
+        "and is deleted after each workload (`--keep` keeps it). "
         "`--trace` writes every request each tool sent, with its time since process start, to "
         "`benchmarks/results/<run>-trace/`.",
         "",

@@ -828,7 +828,7 @@ def _run(args: argparse.Namespace, argv: list[str] | None) -> int:
     workdir = args.workdir / stamp
     workload = scale_out_workload(args.repositories, args.layer_mib)
     blob_bytes = workload.unique_blob_bytes
-    env = environment()
+    env = environment(args.workdir)
     run = ScaleOutRun(
         started.strftime("%Y-%m-%d %H:%M"),
         env,
