@@ -222,15 +222,24 @@ def version_of(command: list[str]) -> str:
 
 
 def ferry_revision() -> str:
-    """``git describe --always --dirty`` of the checkout: which ferry a trial ran.
+    """The commit of the checkout, ``-dirty`` when ferry's code differs from it: which ferry ran.
 
     Why per trial: ferry is developed while the benchmark runs; a run that mixes revisions must
-    say so rather than average them.
+    say so rather than average them. Only the code that runs counts (``src/``, ``pyproject.toml``):
+    editing the docs during a run changes no figure.
     """
-    out = subprocess.run(
-        ["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
+    commit = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
         capture_output=True,
         text=True,
         check=False,
-    )
-    return out.stdout.strip() or "?"
+    ).stdout.strip()
+    changed = subprocess.run(
+        ["git", "-C", str(ROOT), "status", "--porcelain", "--", "src", "pyproject.toml"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    if not commit:
+        return "?"
+    return f"{commit}-dirty" if changed else commit
