@@ -228,18 +228,14 @@ def ferry_revision() -> str:
     say so rather than average them. Only the code that runs counts (``src/``, ``pyproject.toml``):
     editing the docs during a run changes no figure.
     """
-    commit = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
-    changed = subprocess.run(
-        ["git", "-C", str(ROOT), "status", "--porcelain", "--", "src", "pyproject.toml"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
+    commit = _git("rev-parse", "--short", "HEAD")
     if not commit:
         return "?"
+    changed = _git("status", "--porcelain", "--", "src", "pyproject.toml")
     return f"{commit}-dirty" if changed else commit
+
+
+def _git(*args: str) -> str:
+    """What ``git`` prints for ``args`` in the checkout, stripped ("" when git fails)."""
+    out = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True, check=False)
+    return out.stdout.strip()
